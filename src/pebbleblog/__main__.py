@@ -1,0 +1,7 @@
+"""Allow ``python -m pebbleblog``."""
+
+import sys
+
+from pebbleblog.cli import main
+
+sys.exit(main())

@@ -1,0 +1,62 @@
+"""The application factory: ``create_app(settings)``, and ``factory()`` for ``uvicorn --factory``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+
+from pebbleblog.errors import PebbleError
+from pebbleblog.routes import build_routes
+from pebbleblog.security import SecurityHeadersMiddleware
+from pebbleblog.settings import SITE_DIR_ENV, Settings, SettingsError, load_settings
+from pebbleblog.sitecontent import load_content
+from pebbleblog.storage import Database
+from pebbleblog.templating import make_templates
+from pebbleblog.views import errors
+from pebbleblog.views.common import now
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Return the Starlette app serving the site described by ``settings``."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        settings.uploads_dir.mkdir(exist_ok=True)
+        db = Database(settings.database_path)
+        await db.open()
+        try:
+            await load_content(db, settings, now())
+            app.state.db = db
+            yield
+        finally:
+            await db.close()
+
+    app = Starlette(
+        routes=build_routes(settings),
+        middleware=[Middleware(SecurityHeadersMiddleware)],
+        exception_handlers={
+            PebbleError: errors.domain_error,
+            HTTPException: errors.http_error,
+            Exception: errors.server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates(settings)
+    return app
+
+
+def factory() -> Starlette:
+    """Build the app for the site named by $PEBBLEBLOG_SITE_DIR (for ``uvicorn --factory``)."""
+    site_dir = os.environ.get(SITE_DIR_ENV)
+    if not site_dir:
+        raise SettingsError([f"set {SITE_DIR_ENV} to the site directory"], source="environment")
+    return create_app(load_settings(site_dir))

@@ -1,0 +1,213 @@
+"""The blog's domain: what the public pages show, and how posts and pages are written."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from pebbleblog.content.markdown import RENDER_VERSION, first_paragraph, render_content
+from pebbleblog.errors import BadRequest, NotFound
+from pebbleblog.models import (
+    CommentStatus,
+    MonthCount,
+    Page,
+    PageInput,
+    PageStatus,
+    Post,
+    PostInput,
+    PostStatus,
+    ResultPage,
+    Tag,
+)
+from pebbleblog.settings import Settings
+from pebbleblog.storage import Database, comments, pages, posts, tags
+from pebbleblog.threads import CommentNode, build_thread
+
+MAX_PAGE_NUMBER = 1_000_000
+# Slugs a static page cannot take, because a route already owns that first path segment.
+RESERVED_SLUGS = frozenset({
+    "admin", "archive", "avatars", "blog", "feeds", "login", "logout", "posts", "search",
+    "static", "tags", "uploads",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class PostPage:
+    """Everything a post's permalink page shows."""
+
+    post: Post
+    older: Post | None
+    newer: Post | None
+    comments: list[CommentNode]
+
+
+@dataclass(frozen=True, slots=True)
+class PostDraft:
+    """A post as its author wrote it (Markdown), before rendering."""
+
+    title: str
+    body: str
+    published_at: datetime | None
+    status: PostStatus = PostStatus.PUBLISHED
+    slug: str = ""
+    subtitle: str = ""
+    excerpt: str = ""
+    author: str = ""
+    tags: tuple[str, ...] = ()
+    comments_open: bool = True
+    source_key: str | None = None
+
+
+def slugify(text: str) -> str:
+    """Return a URL slug for ``text`` ('Low Back/Hamstring' -> 'low-back-hamstring')."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
+
+
+def parse_page_number(raw: str | None) -> int:
+    """Return the page number from a ``?page=`` value, or raise BadRequest saying what to fix."""
+    if raw is None or raw == "":
+        return 1
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_NUMBER:
+        raise BadRequest(f"The page number must be a whole number from 1 up, not {raw[:40]!r}.")
+    return int(raw)
+
+
+async def recent_posts(db: Database, settings: Settings, number: int, now: datetime
+                       ) -> ResultPage[Post]:
+    """Return one page of the newest visible posts."""
+    return await _paginate(db, settings, number, now)
+
+
+async def tag_posts(db: Database, settings: Settings, slug: str, number: int, now: datetime
+                    ) -> tuple[Tag, ResultPage[Post]]:
+    """Return a tag and one page of its visible posts."""
+    tag = await tags.get_tag(db.reader, slug)
+    if tag is None:
+        raise NotFound(f"There is no tag called “{slug}”.")
+    return tag, await _paginate(db, settings, number, now, tag_id=tag.id)
+
+
+async def month_posts(db: Database, settings: Settings, year: int, month: int, number: int,
+                      now: datetime) -> ResultPage[Post]:
+    """Return one page of the posts published in a month of the site's time zone."""
+    if not (1 <= month <= 12 and 1970 <= year <= 9999):
+        raise NotFound(f"There is no month {year}/{month:02d} in the archive.")
+    zone = settings.zone
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+    result = await _paginate(db, settings, number, now, start=start, end=end)
+    if result.total == 0:
+        raise NotFound(f"Nothing was published in {start:%B %Y}.")
+    return result
+
+
+async def archive_months(db: Database, settings: Settings, now: datetime) -> list[MonthCount]:
+    """Return each month (site time zone) that has posts, newest first, with its post count."""
+    zone = settings.zone
+    counts: dict[tuple[int, int], int] = {}
+    for moment in await posts.list_publication_times(db.reader, now):
+        local = moment.astimezone(zone)
+        counts[(local.year, local.month)] = counts.get((local.year, local.month), 0) + 1
+    return [MonthCount(y, m, n) for (y, m), n in counts.items()]
+
+
+async def post_page(db: Database, settings: Settings, slug: str, now: datetime) -> PostPage:
+    """Return the post with ``slug``, its neighbours and its approved comments as a thread."""
+    post = await posts.get_visible_post(db.reader, slug, now)
+    if post is None:
+        raise NotFound(f"There is no post at “{slug}”. It may have moved or not be published yet.")
+    return await _post_page(db, settings, post, now)
+
+
+async def latest_post_page(db: Database, settings: Settings, now: datetime) -> PostPage | None:
+    """Return the newest visible post's page, or None when nothing is published."""
+    newest = await posts.list_visible_posts(db.reader, now, limit=1)
+    return await _post_page(db, settings, newest[0], now) if newest else None
+
+
+async def static_page(db: Database, slug: str) -> Page:
+    """Return the published static page with ``slug``."""
+    page = await pages.get_published_page(db.reader, slug)
+    if page is None:
+        raise NotFound(f"There is no page at “{slug}”.")
+    return page
+
+
+async def copyright_years(db: Database, settings: Settings, now: datetime) -> str:
+    """Return the configured copyright years, or first post's year to this year."""
+    if settings.footer.copyright_years:
+        return settings.footer.copyright_years
+    zone = settings.zone
+    first_time = await posts.first_publication_time(db.reader, now)
+    first = first_time.astimezone(zone).year if first_time else None
+    this_year = now.astimezone(zone).year
+    return str(this_year) if first in (None, this_year) else f"{first}–{this_year}"
+
+
+async def create_post(db: Database, draft: PostDraft, now: datetime) -> int:
+    """Render a post's Markdown, check its slug is free, and store it; return its id."""
+    slug = draft.slug or slugify(draft.title)
+    _check_slug(slug, "post")
+    excerpt_source = draft.excerpt or first_paragraph(draft.body)
+    status = draft.status
+    if status is PostStatus.PUBLISHED and draft.published_at and draft.published_at > now:
+        status = PostStatus.SCHEDULED
+    record = PostInput(
+        slug=slug, title=draft.title.strip(), subtitle=draft.subtitle.strip(),
+        excerpt_source=draft.excerpt, excerpt_html=render_content(excerpt_source),
+        body_source=draft.body, body_html=render_content(draft.body),
+        render_version=RENDER_VERSION, status=status,
+        published_at=draft.published_at or (now if status is not PostStatus.DRAFT else None),
+        author=draft.author, comments_open=draft.comments_open, source_key=draft.source_key,
+        tags=draft.tags,
+    )
+    async with db.transaction() as tx:
+        if await posts.slug_exists(tx, slug):
+            raise BadRequest(f"Another post already uses the slug “{slug}”; choose another.")
+        return await posts.insert_post(tx, record, now)
+
+
+async def create_page(db: Database, title: str, body: str, now: datetime, *, slug: str = "",
+                      status: PageStatus = PageStatus.PUBLISHED,
+                      source_key: str | None = None) -> int:
+    """Render a static page's Markdown, check its slug is free, and store it; return its id."""
+    slug = slug or slugify(title)
+    _check_slug(slug, "page")
+    if slug in RESERVED_SLUGS:
+        raise BadRequest(f"The slug “{slug}” is used by the site itself; choose another.")
+    record = PageInput(slug=slug, title=title.strip(), body_source=body,
+                       body_html=render_content(body), render_version=RENDER_VERSION,
+                       status=status, source_key=source_key)
+    async with db.transaction() as tx:
+        if await pages.slug_exists(tx, slug):
+            raise BadRequest(f"Another page already uses the slug “{slug}”; choose another.")
+        return await pages.insert_page(tx, record, now)
+
+
+def _check_slug(slug: str, kind: str) -> None:
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) or len(slug) > 80:
+        raise BadRequest(f"The {kind} slug “{slug}” must be lowercase letters, digits and single "
+                         "hyphens, at most 80 characters.")
+
+
+async def _post_page(db: Database, settings: Settings, post: Post, now: datetime) -> PostPage:
+    older, newer = await posts.get_neighbours(db.reader, post, now)
+    approved = await comments.list_comments(db.reader, post.id, CommentStatus.APPROVED)
+    return PostPage(post, older, newer, build_thread(approved, post.title, settings.secret))
+
+
+async def _paginate(db: Database, settings: Settings, number: int, now: datetime, *,
+                    tag_id: int | None = None, start: datetime | None = None,
+                    end: datetime | None = None) -> ResultPage[Post]:
+    per_page = settings.site.posts_per_page
+    total = await posts.count_visible_posts(db.reader, now, tag_id=tag_id, start=start, end=end)
+    result: ResultPage[Post] = ResultPage([], number, per_page, total)
+    if number > result.page_count:
+        raise NotFound(f"There is no page {number}; this list has {result.page_count}.")
+    items = await posts.list_visible_posts(db.reader, now, limit=per_page,
+                                           offset=(number - 1) * per_page, tag_id=tag_id,
+                                           start=start, end=end)
+    return ResultPage(items, number, per_page, total)

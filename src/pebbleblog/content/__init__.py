@@ -1,0 +1,1 @@
+"""Content: Markdown rendering, front matter and the one sanitiser."""

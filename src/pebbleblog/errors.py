@@ -1,0 +1,39 @@
+"""Domain exceptions, and the one place that maps them to HTTP status codes."""
+
+from __future__ import annotations
+
+
+class PebbleError(Exception):
+    """Base class for errors a user can be told about."""
+
+    title = "Something went wrong"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(PebbleError):
+    """The thing asked for does not exist (or is not public yet)."""
+
+    title = "Page not found"
+
+
+class BadRequest(PebbleError):
+    """The request could not be understood; the message says what to fix."""
+
+    title = "Bad request"
+
+
+STATUS_CODES: dict[type[PebbleError], int] = {
+    NotFound: 404,
+    BadRequest: 400,
+}
+
+
+def status_code_for(error: PebbleError) -> int:
+    """Return the HTTP status code for a domain error."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]
+    return 500

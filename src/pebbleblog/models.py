@@ -1,0 +1,174 @@
+"""The dataclasses storage returns and the domain passes to views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class PostStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SCHEDULED = "scheduled"
+
+
+class PageStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class CommentStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    SPAM = "spam"
+    TRASH = "trash"
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    id: int
+    slug: str
+    title: str
+    subtitle: str
+    excerpt_source: str
+    excerpt_html: str
+    body_source: str
+    body_html: str
+    render_version: int
+    status: PostStatus
+    author: str
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    comments_open: bool
+    source_key: str | None
+    tags: tuple[Tag, ...] = ()
+    comment_count: int = 0
+
+    @property
+    def has_excerpt(self) -> bool:
+        """Tell whether the author wrote an excerpt separate from the body."""
+        return bool(self.excerpt_html)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    id: int
+    slug: str
+    title: str
+    body_source: str
+    body_html: str
+    render_version: int
+    status: PageStatus
+    created_at: datetime
+    updated_at: datetime
+    source_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: int
+    post_id: int
+    parent_id: int | None
+    status: CommentStatus
+    author_name: str
+    author_email: str
+    author_website: str
+    title: str
+    body_source: str
+    body_html: str
+    sanitizer_version: int
+    created_at: datetime
+    source_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCount:
+    year: int
+    month: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResultPage(Generic[T]):
+    """One page of a paginated list."""
+
+    items: list[T]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def page_count(self) -> int:
+        """Return how many pages the whole list has (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.page_count
+
+
+@dataclass(frozen=True, slots=True)
+class PostInput:
+    """The fields of a post as the domain writes them (HTML already rendered and sanitised)."""
+
+    slug: str
+    title: str
+    body_source: str
+    body_html: str
+    render_version: int
+    status: PostStatus
+    published_at: datetime | None
+    subtitle: str = ""
+    excerpt_source: str = ""
+    excerpt_html: str = ""
+    author: str = ""
+    comments_open: bool = True
+    source_key: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PageInput:
+    """The fields of a static page as the domain writes them."""
+
+    slug: str
+    title: str
+    body_source: str
+    body_html: str
+    render_version: int
+    status: PageStatus = PageStatus.PUBLISHED
+    source_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentInput:
+    """The fields of a comment as the domain writes them (body already sanitised)."""
+
+    post_id: int
+    author_name: str
+    body_source: str
+    body_html: str
+    sanitizer_version: int
+    status: CommentStatus
+    created_at: datetime
+    parent_id: int | None = None
+    author_email: str = ""
+    author_website: str = ""
+    title: str = ""
+    source_key: str | None = None

@@ -1,0 +1,30 @@
+"""The whole URL map. Every route is named; templates and views build URLs from these names."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from pebbleblog.settings import Settings
+from pebbleblog.templating import LayeredStaticFiles, static_dirs
+from pebbleblog.views import public
+
+
+def build_routes(settings: Settings) -> list[BaseRoute]:
+    """Return the app's routes; static and upload folders come from the settings."""
+    return [
+        Route("/", public.home, name="home"),
+        Route("/blog/", public.post_list, name="blog"),
+        Route("/blog", public.redirect_to("blog")),
+        Route("/archive", public.redirect_to("archive")),
+        Route("/posts/{slug}/", public.post, name="post"),
+        Route("/tags/{slug}/", public.tag, name="tag"),
+        Route("/archive/", public.archive, name="archive"),
+        Route("/archive/{year:int}/{month:int}/", public.month, name="month"),
+        Route("/avatars/{key}.svg", public.avatar, name="avatar"),
+        Route("/admin/login", public.login, name="admin:login"),
+        Mount("/static", LayeredStaticFiles(static_dirs(settings)), name="static"),
+        Mount("/uploads", StaticFiles(directory=settings.uploads_dir, check_dir=False),
+              name="uploads"),
+        Route("/{slug}", public.static_page, name="page"),
+    ]

@@ -1,0 +1,112 @@
+"""Connections: one writer serialised by a lock inside ``BEGIN IMMEDIATE``, one reader."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from pebbleblog.storage import migrations
+
+Params = Sequence[Any] | dict[str, Any]
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def to_timestamp(moment: datetime) -> str:
+    """Return the stored text form (UTC, second precision) of an aware datetime."""
+    assert moment.tzinfo is not None, "timestamps must be timezone-aware"
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def from_timestamp(text: str) -> datetime:
+    """Return the aware UTC datetime stored as ``text``."""
+    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+
+
+class Connection:
+    """A thin, typed face on an aiosqlite connection: rows come back as sqlite3.Row."""
+
+    def __init__(self, raw: aiosqlite.Connection) -> None:
+        self._raw = raw
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Run a query and return every row."""
+        async with self._raw.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """Run a query and return its first row, or None."""
+        async with self._raw.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        """Run a query and return the first column of its first row, or None."""
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Params = ()) -> int | None:
+        """Run a statement and return the id of the row it inserted, if any."""
+        async with self._raw.execute(sql, params) as cursor:
+            return cursor.lastrowid
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run a statement once per parameter set."""
+        await self._raw.executemany(sql, rows)
+
+
+class Database:
+    """The site's SQLite database: open it, read from it, write to it one transaction at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Connect, set the pragmas and apply any pending migrations."""
+        self._writer = await self._connect()
+        await self._writer.execute("PRAGMA journal_mode = WAL")
+        await migrations.apply(self._writer)
+        self._reader = await self._connect()
+
+    async def close(self) -> None:
+        """Close both connections."""
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @property
+    def reader(self) -> Connection:
+        """Return the connection for reads (sees every committed write)."""
+        assert self._reader is not None, "Database.open() was not called"
+        return Connection(self._reader)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """Hold the single writer inside BEGIN IMMEDIATE; commit on success, roll back on error."""
+        assert self._writer is not None, "Database.open() was not called"
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield Connection(self._writer)
+            except BaseException:
+                await self._writer.rollback()
+                raise
+            await self._writer.commit()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        return conn

@@ -1,0 +1,56 @@
+"""The pages table (static pages)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from pebbleblog.models import Page, PageInput, PageStatus
+from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
+
+
+async def insert_page(tx: Connection, page: PageInput, now: datetime) -> int:
+    """Insert a static page and return its id."""
+    stamp = to_timestamp(now)
+    page_id = await tx.execute(
+        "INSERT INTO pages (slug, title, body_source, body_html, render_version, status,"
+        " created_at, updated_at, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (page.slug, page.title, page.body_source, page.body_html, page.render_version,
+         str(page.status), stamp, stamp, page.source_key),
+    )
+    assert page_id is not None, "INSERT must return a row id"
+    return page_id
+
+
+async def get_page_id_by_source(conn: Connection, source_key: str) -> int | None:
+    """Return the id of the page imported from ``source_key``, if any."""
+    value = await conn.fetch_value("SELECT id FROM pages WHERE source_key = ?", (source_key,))
+    return None if value is None else int(value)
+
+
+async def slug_exists(conn: Connection, slug: str) -> bool:
+    """Tell whether any page (in any state) already uses ``slug``."""
+    return await conn.fetch_value("SELECT 1 FROM pages WHERE slug = ?", (slug,)) is not None
+
+
+async def get_published_page(conn: Connection, slug: str) -> Page | None:
+    """Return the published page with ``slug``."""
+    row = await conn.fetch_one(
+        "SELECT * FROM pages WHERE slug = ? AND status = 'published'", (slug,)
+    )
+    return None if row is None else _page(row)
+
+
+def _page(row: sqlite3.Row) -> Page:
+    return Page(
+        id=row["id"],
+        slug=row["slug"],
+        title=row["title"],
+        body_source=row["body_source"],
+        body_html=row["body_html"],
+        render_version=row["render_version"],
+        status=PageStatus(row["status"]),
+        created_at=from_timestamp(row["created_at"]),
+        updated_at=from_timestamp(row["updated_at"]),
+        source_key=row["source_key"],
+    )

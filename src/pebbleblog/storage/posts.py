@@ -1,0 +1,193 @@
+"""The posts table (and its tags): parameterised SQL in, Post dataclasses out."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime
+
+from pebbleblog.models import Post, PostInput, PostStatus, Tag
+from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
+from pebbleblog.storage.tags import ensure_tags, tags_for_posts
+
+_VISIBLE = "status IN ('published', 'scheduled') AND published_at <= :now"
+_NEWEST_FIRST = "ORDER BY published_at DESC, id DESC"
+
+
+async def insert_post(tx: Connection, post: PostInput, now: datetime) -> int:
+    """Insert a post with its tags and return its id."""
+    stamp = to_timestamp(now)
+    post_id = await tx.execute(
+        "INSERT INTO posts (slug, title, subtitle, excerpt_source, excerpt_html, body_source,"
+        " body_html, render_version, status, author, published_at, created_at, updated_at,"
+        " comments_open, source_key) VALUES (:slug, :title, :subtitle, :excerpt_source,"
+        " :excerpt_html, :body_source, :body_html, :render_version, :status, :author,"
+        " :published_at, :created_at, :updated_at, :comments_open, :source_key)",
+        {
+            "slug": post.slug,
+            "title": post.title,
+            "subtitle": post.subtitle,
+            "excerpt_source": post.excerpt_source,
+            "excerpt_html": post.excerpt_html,
+            "body_source": post.body_source,
+            "body_html": post.body_html,
+            "render_version": post.render_version,
+            "status": str(post.status),
+            "author": post.author,
+            "published_at": to_timestamp(post.published_at) if post.published_at else None,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "comments_open": int(post.comments_open),
+            "source_key": post.source_key,
+        },
+    )
+    assert post_id is not None, "INSERT must return a row id"
+    tag_ids = await ensure_tags(tx, post.tags)
+    await tx.execute_many(
+        "INSERT INTO post_tags (post_id, tag_id) VALUES (?, ?)", [(post_id, t) for t in tag_ids]
+    )
+    return post_id
+
+
+async def get_post_id_by_source(conn: Connection, source_key: str) -> int | None:
+    """Return the id of the post imported from ``source_key``, if any."""
+    value = await conn.fetch_value("SELECT id FROM posts WHERE source_key = ?", (source_key,))
+    return None if value is None else int(value)
+
+
+async def slug_exists(conn: Connection, slug: str) -> bool:
+    """Tell whether any post (in any state) already uses ``slug``."""
+    return await conn.fetch_value("SELECT 1 FROM posts WHERE slug = ?", (slug,)) is not None
+
+
+async def get_visible_post(conn: Connection, slug: str, now: datetime) -> Post | None:
+    """Return the published (or due scheduled) post with ``slug``."""
+    row = await conn.fetch_one(
+        f"SELECT * FROM posts WHERE slug = :slug AND {_VISIBLE}",
+        {"slug": slug, "now": to_timestamp(now)},
+    )
+    return None if row is None else (await _with_tags(conn, [_post(row)]))[0]
+
+
+async def list_visible_posts(
+    conn: Connection,
+    now: datetime,
+    *,
+    limit: int,
+    offset: int = 0,
+    tag_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[Post]:
+    """Return visible posts, newest first, optionally of one tag or within [start, end)."""
+    where, params = _filters(now, tag_id, start, end)
+    rows = await conn.fetch_all(
+        f"SELECT * FROM posts WHERE {where} {_NEWEST_FIRST} LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
+    return await _with_tags(conn, [_post(r) for r in rows])
+
+
+async def count_visible_posts(
+    conn: Connection,
+    now: datetime,
+    *,
+    tag_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> int:
+    """Return how many visible posts match the same filters as :func:`list_visible_posts`."""
+    where, params = _filters(now, tag_id, start, end)
+    return int(await conn.fetch_value(f"SELECT count(*) FROM posts WHERE {where}", params))
+
+
+async def get_neighbours(conn: Connection, post: Post, now: datetime) -> tuple[Post | None, ...]:
+    """Return the visible posts just before and just after ``post`` in publication order."""
+    assert post.published_at is not None, "only published posts have neighbours"
+    params = {"now": to_timestamp(now), "at": to_timestamp(post.published_at), "id": post.id}
+    older = await conn.fetch_one(
+        f"SELECT * FROM posts WHERE {_VISIBLE} AND (published_at < :at OR"
+        f" (published_at = :at AND id < :id)) {_NEWEST_FIRST} LIMIT 1",
+        params,
+    )
+    newer = await conn.fetch_one(
+        f"SELECT * FROM posts WHERE {_VISIBLE} AND (published_at > :at OR"
+        " (published_at = :at AND id > :id)) ORDER BY published_at, id LIMIT 1",
+        params,
+    )
+    return tuple(None if r is None else _post(r) for r in (older, newer))
+
+
+async def list_publication_times(conn: Connection, now: datetime) -> list[datetime]:
+    """Return the publication time of every visible post, newest first."""
+    rows = await conn.fetch_all(
+        f"SELECT published_at FROM posts WHERE {_VISIBLE} {_NEWEST_FIRST}",
+        {"now": to_timestamp(now)},
+    )
+    return [from_timestamp(r[0]) for r in rows]
+
+
+async def first_publication_time(conn: Connection, now: datetime) -> datetime | None:
+    """Return when the oldest visible post was published."""
+    value = await conn.fetch_value(
+        f"SELECT min(published_at) FROM posts WHERE {_VISIBLE}", {"now": to_timestamp(now)}
+    )
+    return None if value is None else from_timestamp(value)
+
+
+def _filters(
+    now: datetime, tag_id: int | None, start: datetime | None, end: datetime | None
+) -> tuple[str, dict[str, object]]:
+    clauses = [_VISIBLE]
+    params: dict[str, object] = {"now": to_timestamp(now)}
+    if tag_id is not None:
+        clauses.append("id IN (SELECT post_id FROM post_tags WHERE tag_id = :tag_id)")
+        params["tag_id"] = tag_id
+    if start is not None and end is not None:
+        clauses.append("published_at >= :start AND published_at < :end")
+        params.update(start=to_timestamp(start), end=to_timestamp(end))
+    return " AND ".join(clauses), params
+
+
+async def _with_tags(conn: Connection, posts: list[Post]) -> list[Post]:
+    tags: dict[int, list[Tag]] = defaultdict(list)
+    for post_id, tag in await tags_for_posts(conn, [p.id for p in posts]):
+        tags[post_id].append(tag)
+    counts = await _approved_comment_counts(conn, [p.id for p in posts])
+    return [
+        replace(p, tags=tuple(tags[p.id]), comment_count=counts.get(p.id, 0)) for p in posts
+    ]
+
+
+async def _approved_comment_counts(conn: Connection, post_ids: list[int]) -> dict[int, int]:
+    if not post_ids:
+        return {}
+    marks = ",".join("?" * len(post_ids))
+    rows = await conn.fetch_all(
+        f"SELECT post_id, count(*) FROM comments WHERE status = 'approved'"
+        f" AND post_id IN ({marks}) GROUP BY post_id",
+        post_ids,
+    )
+    return {int(r[0]): int(r[1]) for r in rows}
+
+
+def _post(row: sqlite3.Row) -> Post:
+    return Post(
+        id=row["id"],
+        slug=row["slug"],
+        title=row["title"],
+        subtitle=row["subtitle"],
+        excerpt_source=row["excerpt_source"],
+        excerpt_html=row["excerpt_html"],
+        body_source=row["body_source"],
+        body_html=row["body_html"],
+        render_version=row["render_version"],
+        status=PostStatus(row["status"]),
+        author=row["author"],
+        published_at=from_timestamp(row["published_at"]) if row["published_at"] else None,
+        created_at=from_timestamp(row["created_at"]),
+        updated_at=from_timestamp(row["updated_at"]),
+        comments_open=bool(row["comments_open"]),
+        source_key=row["source_key"],
+    )

@@ -1,0 +1,52 @@
+"""The tags table."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from pebbleblog.models import Tag
+from pebbleblog.storage.database import Connection
+
+
+def tag_slug(name: str) -> str:
+    """Return the URL slug of a tag name ('Low Back' -> 'low-back')."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
+async def ensure_tags(tx: Connection, names: Iterable[str]) -> list[int]:
+    """Create any missing tags and return the ids of all of them, once each."""
+    ids: list[int] = []
+    for name in names:
+        slug = tag_slug(name)
+        if not slug:
+            continue
+        await tx.execute(
+            "INSERT INTO tags (slug, name) VALUES (?, ?) ON CONFLICT (slug) DO NOTHING",
+            (slug, name.strip()),
+        )
+        tag_id = int(await tx.fetch_value("SELECT id FROM tags WHERE slug = ?", (slug,)))
+        if tag_id not in ids:
+            ids.append(tag_id)
+    return ids
+
+
+async def get_tag(conn: Connection, slug: str) -> Tag | None:
+    """Return the tag with ``slug``."""
+    row = await conn.fetch_one("SELECT id, slug, name FROM tags WHERE slug = ?", (slug,))
+    return None if row is None else Tag(row["id"], row["slug"], row["name"])
+
+
+async def tags_for_posts(conn: Connection, post_ids: list[int]) -> list[tuple[int, Tag]]:
+    """Return (post id, tag) pairs for the given posts, tags in name order."""
+    if not post_ids:
+        return []
+    marks = ",".join("?" * len(post_ids))
+    rows = await conn.fetch_all(
+        "SELECT pt.post_id, t.id, t.slug, t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id"
+        f" WHERE pt.post_id IN ({marks}) ORDER BY t.name",
+        post_ids,
+    )
+    return [(r[0], Tag(r[1], r[2], r[3])) for r in rows]

@@ -1,0 +1,109 @@
+"""The Jinja environment: the site's own templates, then the theme, then the built-in default.
+
+A theme (or a site) can extend the template it replaces through the ``default:`` prefix, e.g.
+``{% extends "default:base.html" %}``, as Datasette does. Autoescaping is always on; the one
+place that marks stored HTML as safe is :func:`trusted_html`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from pebbleblog.settings import BUILTIN_THEMES, NavLink, Settings
+
+DEFAULT_THEME = BUILTIN_THEMES / "default"
+
+
+def url_path(request: Request, name: str, /, **params: Any) -> str:
+    """Return the path of the named route of *this* app, with any mount prefix in front.
+
+    ``request.url_for`` asks the outermost router, which does not know our route names when
+    pebbleblog is mounted inside another app; our own app is ``scope["app"]``.
+    """
+    app = request.scope["app"]
+    return str(request.scope.get("root_path", "")) + str(app.router.url_path_for(name, **params))
+
+
+def absolute_url(request: Request, settings: Settings, name: str, /, **params: Any) -> str:
+    """Return the absolute URL of a route, from the configured base URL when there is one."""
+    path = str(request.scope["app"].router.url_path_for(name, **params))
+    if settings.site.base_url:
+        return settings.site.base_url.rstrip("/") + path
+    return str(request.base_url).rstrip("/") + path
+
+
+def trusted_html(value: str) -> Markup:
+    """Mark HTML as safe. Only for HTML that content/sanitize.py produced at write time."""
+    return Markup(value)  # noqa: S704 - the one trust decision, see the docstring
+
+
+def make_templates(settings: Settings) -> Jinja2Templates:
+    """Build the template loader chain and the environment, with pebbleblog's globals."""
+    default_loader = jinja2.FileSystemLoader(DEFAULT_THEME / "templates")
+    chain: list[jinja2.BaseLoader] = []
+    if settings.templates_dir.is_dir():
+        chain.append(jinja2.FileSystemLoader(settings.templates_dir))
+    if settings.theme_dir.resolve() != DEFAULT_THEME.resolve():
+        chain.append(jinja2.FileSystemLoader(settings.theme_dir / "templates"))
+    chain += [jinja2.PrefixLoader({"default": default_loader}, delimiter=":"), default_loader]
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(chain),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["url_for"] = jinja2.pass_context(
+        lambda ctx, name, /, **params: url_path(ctx["request"], name, **params)
+    )
+    env.globals["nav_href"] = jinja2.pass_context(lambda ctx, link: nav_href(ctx["request"], link))
+    env.filters["trusted"] = trusted_html
+    env.filters["tel"] = tel_uri_number
+    env.filters["localtime"] = lambda moment, fmt="%B %-d, %Y": local_time(settings, moment, fmt)
+    return Jinja2Templates(env=env)
+
+
+def nav_href(request: Request, link: NavLink) -> str:
+    """Return the href of a navigation link from the config."""
+    match link.kind:
+        case "page":
+            return url_path(request, "page", slug=link.target)
+        case "post":
+            return url_path(request, "post", slug=link.target)
+        case "upload":
+            return url_path(request, "uploads", path=link.target)
+    if link.url.startswith("/"):
+        return str(request.scope.get("root_path", "")) + link.url
+    return link.url
+
+
+def tel_uri_number(phone: str) -> str:
+    """Return the digits (and a leading +) of a phone number, for a tel: link."""
+    return ("+" if phone.strip().startswith("+") else "") + "".join(c for c in phone if c.isdigit())
+
+
+def local_time(settings: Settings, moment: datetime | None, fmt: str) -> str:
+    """Format an aware datetime in the site's time zone."""
+    return "" if moment is None else moment.astimezone(settings.zone).strftime(fmt)
+
+
+class LayeredStaticFiles(StaticFiles):
+    """Static files looked up in several folders in turn: site, theme, default theme."""
+
+    def __init__(self, directories: list[Path]) -> None:
+        existing = [d for d in directories if d.is_dir()]
+        super().__init__(directory=existing[0], check_dir=False)
+        self.all_directories = list(dict.fromkeys(existing))
+
+
+def static_dirs(settings: Settings) -> list[Path]:
+    """Return the folders static files come from, the first match winning."""
+    return [settings.static_dir, settings.theme_dir / "static", DEFAULT_THEME / "static"]

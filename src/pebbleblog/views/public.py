@@ -1,0 +1,113 @@
+"""Public pages: home, blog list, post, static page, tag, archive, avatars."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from pebbleblog import blog
+from pebbleblog.avatars import is_avatar_key, render_avatar
+from pebbleblog.errors import NotFound
+from pebbleblog.templating import absolute_url, url_path
+from pebbleblog.views.common import db_of, now, render, settings_of
+
+AVATAR_CACHE = "public, max-age=31536000, immutable"
+
+
+async def home(request: Request) -> Response:
+    """Show what the site's ``home`` setting asks for."""
+    settings = settings_of(request)
+    home_setting = settings.site.home
+    if home_setting.startswith("page:"):
+        page = await blog.static_page(db_of(request), home_setting.removeprefix("page:"))
+        return await _page_response(request, page)
+    if home_setting == "latest-post" and "page" not in request.query_params:
+        latest = await blog.latest_post_page(db_of(request), settings, now())
+        if latest is not None:
+            return await _post_response(request, latest)
+    return await post_list(request)
+
+
+async def post_list(request: Request) -> Response:
+    """List the newest posts with their excerpts, a page at a time."""
+    number = blog.parse_page_number(request.query_params.get("page"))
+    result = await blog.recent_posts(db_of(request), settings_of(request), number, now())
+    return await render(request, "index.html", {"result": result, "list_route": "blog"})
+
+
+async def post(request: Request) -> Response:
+    """Show one post with its approved comments."""
+    slug = request.path_params["slug"]
+    page = await blog.post_page(db_of(request), settings_of(request), slug, now())
+    return await _post_response(request, page)
+
+
+async def static_page(request: Request) -> Response:
+    """Show a static page."""
+    page = await blog.static_page(db_of(request), request.path_params["slug"])
+    return await _page_response(request, page)
+
+
+async def tag(request: Request) -> Response:
+    """List the posts with one tag."""
+    number = blog.parse_page_number(request.query_params.get("page"))
+    slug = request.path_params["slug"]
+    tag_, result = await blog.tag_posts(db_of(request), settings_of(request), slug, number, now())
+    return await render(request, "tag.html", {"tag": tag_, "result": result})
+
+
+async def archive(request: Request) -> Response:
+    """List the months that have posts."""
+    months = await blog.archive_months(db_of(request), settings_of(request), now())
+    return await render(request, "archive.html", {"months": months})
+
+
+async def month(request: Request) -> Response:
+    """List the posts of one month."""
+    year, month_ = request.path_params["year"], request.path_params["month"]
+    number = blog.parse_page_number(request.query_params.get("page"))
+    result = await blog.month_posts(db_of(request), settings_of(request), year, month_, number,
+                                    now())
+    return await render(request, "month.html", {"year": year, "month": month_, "result": result})
+
+
+async def avatar(request: Request) -> Response:
+    """Serve a commenter's generated SVG avatar, cacheable for a year."""
+    key = request.path_params["key"]
+    if not is_avatar_key(key):
+        raise NotFound("There is no such avatar.")
+    return Response(render_avatar(key), media_type="image/svg+xml",
+                    headers={"Cache-Control": AVATAR_CACHE})
+
+
+async def login(request: Request) -> Response:
+    """Show the owner's sign-in page (the admin is not part of this release yet)."""
+    return await render(request, "login.html", {})
+
+
+def redirect_to(name: str) -> Callable[[Request], Awaitable[Response]]:
+    """Return a view that sends a slash-less address to the named route (keeping the query)."""
+
+    async def redirect(request: Request) -> Response:
+        target = url_path(request, name)
+        if request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(target, status_code=308)
+
+    return redirect
+
+
+async def _post_response(request: Request, page: blog.PostPage) -> Response:
+    settings = settings_of(request)
+    canonical = absolute_url(request, settings, "post", slug=page.post.slug)
+    return await render(request, "post.html", {
+        "post": page.post, "older": page.older, "newer": page.newer,
+        "comments": page.comments, "canonical": canonical,
+        "is_permalink": request.url.path == url_path(request, "post", slug=page.post.slug),
+    })
+
+
+async def _page_response(request: Request, page: object) -> Response:
+    return await render(request, "page.html", {"page": page})
