@@ -32,10 +32,10 @@ def render_avatar(key: str) -> str:
     """Return an SVG identicon for ``key``: a mirrored 5x5 pattern in a colour from the key."""
     assert is_avatar_key(key), "render_avatar needs a key made by avatar_key()"
     digest = bytes.fromhex(key)
-    hue = int.from_bytes(digest[:2], "big") % 360
+    hue = digest[0] * 360 // 256
     cells = []
     for index in range(_GRID * 3):
-        if digest[2 + index] % 2 == 0:
+        if digest[1 + index] % 2 == 0:
             continue
         row, col = divmod(index, 3)
         for x in {col, _GRID - 1 - col}:

@@ -34,10 +34,10 @@ def url_path(request: Request, name: str, /, **params: Any) -> str:
 
 def absolute_url(request: Request, settings: Settings, name: str, /, **params: Any) -> str:
     """Return the absolute URL of a route, from the configured base URL when there is one."""
-    path = str(request.scope["app"].router.url_path_for(name, **params))
     if settings.site.base_url:
+        path = str(request.scope["app"].router.url_path_for(name, **params))
         return settings.site.base_url.rstrip("/") + path
-    return str(request.base_url).rstrip("/") + path
+    return str(request.url.replace(path=url_path(request, name, **params), query="", fragment=""))
 
 
 def trusted_html(value: str) -> Markup:

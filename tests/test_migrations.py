@@ -1,0 +1,83 @@
+"""Migrations: each applies on top of the previous schema, is tracked in user_version, and is atomic."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from pebbleblog.storage import Database, migrations
+
+ALL = migrations.available()
+
+
+def test_migrations_are_numbered_without_gaps() -> None:
+    assert [m.version for m in ALL] == list(range(1, len(ALL) + 1))
+    assert all(m.statements() for m in ALL)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("migration", ALL, ids=[m.name for m in ALL])
+async def test_each_migration_applies_on_the_previous_schema(tmp_path: Path, migration: migrations.Migration
+                                                             ) -> None:
+    path = tmp_path / "step.db"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await migrations.apply(conn, target=migration.version - 1)
+        assert await migrations.current_version(conn) == migration.version - 1
+        applied = await migrations.apply(conn, target=migration.version)
+        assert applied == [migration.version]
+        assert await migrations.current_version(conn) == migration.version
+        async with conn.execute("PRAGMA integrity_check") as cursor:
+            assert (await cursor.fetchone())[0] == "ok"
+
+
+@pytest.mark.anyio
+async def test_opening_twice_applies_nothing_the_second_time(tmp_path: Path) -> None:
+    for _ in range(2):
+        db = Database(tmp_path / "site.db")
+        await db.open()
+        await db.close()
+    async with aiosqlite.connect(tmp_path / "site.db") as conn:
+        assert await migrations.current_version(conn) == len(ALL)
+        assert await migrations.apply(conn) == []
+
+
+@pytest.mark.anyio
+async def test_the_schema_has_the_tables_later_features_need(tmp_path: Path) -> None:
+    db = Database(tmp_path / "site.db")
+    await db.open()
+    try:
+        names = {r[0] for r in await db.reader.fetch_all("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"posts", "pages", "tags", "post_tags", "comments", "site_settings"} <= names
+        columns = {r[1] for r in await db.reader.fetch_all("PRAGMA table_info(comments)")}
+        assert {"status", "author_name", "author_email", "author_website", "title", "body_source",
+                "body_html", "parent_id", "created_at", "sanitizer_version"} <= columns
+        assert await db.reader.fetch_value("PRAGMA journal_mode") == "wal"
+        assert await db.reader.fetch_value("PRAGMA foreign_keys") == 1
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
+async def test_a_failing_migration_leaves_the_previous_schema(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = migrations.Migration(len(ALL) + 1, "9999_broken.sql",
+                                  "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;\n")
+    monkeypatch.setattr(migrations, "available", lambda: [*ALL, broken])
+    async with aiosqlite.connect(tmp_path / "site.db", isolation_level=None) as conn:
+        with pytest.raises(sqlite3.OperationalError):
+            await migrations.apply(conn)
+        assert await migrations.current_version(conn) == len(ALL)
+        async with conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'") as cursor:
+            assert await cursor.fetchone() is None
+
+
+@pytest.mark.anyio
+async def test_rolling_back_a_transaction_writes_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO tags (slug, name) VALUES ('a', 'A')")
+            raise RuntimeError("boom")
+    assert await db.reader.fetch_value("SELECT count(*) FROM tags") == 0
