@@ -76,8 +76,11 @@ def seed(settings: Settings) -> Seeder:
     Use it before the TestClient starts (or between requests: it is a separate connection).
     """
 
-    def run(posts: list[PostDraft] = (), pages: list[tuple[str, str]] = (),  # type: ignore[assignment]
-            comments_: list[dict[str, Any]] = ()) -> list[int]:  # type: ignore[assignment]
+    def run(
+        posts: list[PostDraft] = (),
+        pages: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        comments_: list[dict[str, Any]] = (),
+    ) -> list[int]:  # type: ignore[assignment]
         async def go() -> list[int]:
             database = Database(settings.database_path)
             await database.open()
@@ -96,18 +99,37 @@ def seed(settings: Settings) -> Seeder:
     return run
 
 
-async def add_comment(database: Database, *, post_id: int, name: str, body: str,
-                      status: CommentStatus = CommentStatus.APPROVED, parent_id: int | None = None,
-                      email: str = "", website: str = "", title: str = "",
-                      minutes: int = 0) -> int:
+async def add_comment(
+    database: Database,
+    *,
+    post_id: int,
+    name: str,
+    body: str,
+    status: CommentStatus = CommentStatus.APPROVED,
+    parent_id: int | None = None,
+    email: str = "",
+    website: str = "",
+    title: str = "",
+    minutes: int = 0,
+) -> int:
     """Insert a comment as the (future) comment flow will, body rendered and sanitised."""
     async with database.transaction() as tx:
-        return await comments.insert_comment(tx, CommentInput(
-            post_id=post_id, parent_id=parent_id, author_name=name, author_email=email,
-            author_website=website, title=title, body_source=body, body_html=render_comment(body),
-            sanitizer_version=COMMENT_SANITIZER_VERSION, status=status,
-            created_at=NOW + timedelta(minutes=minutes),
-        ))
+        return await comments.insert_comment(
+            tx,
+            CommentInput(
+                post_id=post_id,
+                parent_id=parent_id,
+                author_name=name,
+                author_email=email,
+                author_website=website,
+                title=title,
+                body_source=body,
+                body_html=render_comment(body),
+                sanitizer_version=COMMENT_SANITIZER_VERSION,
+                status=status,
+                created_at=NOW + timedelta(minutes=minutes),
+            ),
+        )
 
 
 def draft(title: str, *, days_ago: int = 1, **fields: Any) -> PostDraft:

@@ -19,8 +19,9 @@ COMMANDS = [[], ["init"], ["serve"], ["settings"]]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pebbleblog", *args], capture_output=True, text=True,
-                          timeout=60, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "pebbleblog", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
@@ -46,8 +47,14 @@ def test_init_creates_a_site_and_refuses_to_overwrite_it(tmp_path: Path) -> None
 
 def test_two_inits_make_two_different_secrets(tmp_path: Path) -> None:
     assert main(["init", str(tmp_path / "a")]) == 0 and main(["init", str(tmp_path / "b")]) == 0
-    secrets = [next(line for line in (tmp_path / n / "pebbleblog.toml").read_text().splitlines()
-                    if line.startswith("secret_key")) for n in "ab"]
+    secrets = [
+        next(
+            line
+            for line in (tmp_path / n / "pebbleblog.toml").read_text().splitlines()
+            if line.startswith("secret_key")
+        )
+        for n in "ab"
+    ]
     assert secrets[0] != secrets[1]
 
 
@@ -91,8 +98,21 @@ def test_init_then_serve_with_real_uvicorn(tmp_path: Path, workers: int) -> None
     assert main(["init", str(tmp_path / "site"), "--title", "Real Server"]) == 0
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "pebbleblog", "serve", str(tmp_path / "site"), "--port", str(port),
-         "--workers", str(workers)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pebbleblog",
+            "serve",
+            str(tmp_path / "site"),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

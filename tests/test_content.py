@@ -18,28 +18,44 @@ def test_markdown_renders_headings_lists_and_links() -> None:
 
 def test_typography_is_kept_as_written() -> None:
     assert render_content("The first, “QL”, attaches – it's deep.") == (
-        "<p>The first, “QL”, attaches – it's deep.</p>\n")
+        "<p>The first, “QL”, attaches – it's deep.</p>\n"
+    )
 
 
-FORBIDDEN_TAGS = {"script", "style", "iframe", "object", "embed", "form", "input", "base", "meta",
-                  "svg", "math", "noscript"}
+FORBIDDEN_TAGS = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "input",
+    "base",
+    "meta",
+    "svg",
+    "math",
+    "noscript",
+}
 
 
-@pytest.mark.parametrize("source", [
-    "<script>alert(1)</script>",
-    "<style>body{display:none}</style>",
-    "<img src=x onerror=alert(1)>",
-    "[x](javascript:alert(1))",
-    '<a href="javascript:alert(1)">x</a>',
-    '<iframe src="https://evil.example"></iframe>',
-    "<svg><script>alert(1)</script></svg>",
-    '<p onclick="alert(1)">x</p>',
-    "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\"></noscript>",
-    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
-    "<!--><img src=x onerror=alert(1)>-->",
-    '<form action="https://evil.example"><input name=a></form>',
-    '<a href="data:text/html,<script>alert(1)</script>">x</a>',
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "<script>alert(1)</script>",
+        "<style>body{display:none}</style>",
+        "<img src=x onerror=alert(1)>",
+        "[x](javascript:alert(1))",
+        '<a href="javascript:alert(1)">x</a>',
+        '<iframe src="https://evil.example"></iframe>',
+        "<svg><script>alert(1)</script></svg>",
+        '<p onclick="alert(1)">x</p>',
+        '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
+        "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+        "<!--><img src=x onerror=alert(1)>-->",
+        '<form action="https://evil.example"><input name=a></form>',
+        '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+    ],
+)
 def test_author_content_cannot_carry_script(source: str) -> None:
     for html in (render_content(source), render_comment(source)):
         for tag in BeautifulSoup(html, "html.parser").find_all(True):
@@ -78,11 +94,14 @@ def test_front_matter_is_split_from_the_body() -> None:
     assert body == "Body text.\n"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("no front matter", r"must start with a '\+\+\+' line"),
-    ('+++\ntitle = "x"\n', "never closed"),
-    ("+++\ntitle = \n+++\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("no front matter", r"must start with a '\+\+\+' line"),
+        ('+++\ntitle = "x"\n', "never closed"),
+        ("+++\ntitle = \n+++\n", "not valid TOML"),
+    ],
+)
 def test_bad_front_matter_says_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(FrontMatterError, match=message):
         split_document(text)

@@ -20,8 +20,9 @@ def test_migrations_are_numbered_without_gaps() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("migration", ALL, ids=[m.name for m in ALL])
-async def test_each_migration_applies_on_the_previous_schema(tmp_path: Path, migration: migrations.Migration
-                                                             ) -> None:
+async def test_each_migration_applies_on_the_previous_schema(
+    tmp_path: Path, migration: migrations.Migration
+) -> None:
     path = tmp_path / "step.db"
     async with aiosqlite.connect(path, isolation_level=None) as conn:
         await migrations.apply(conn, target=migration.version - 1)
@@ -52,8 +53,18 @@ async def test_the_schema_has_the_tables_later_features_need(tmp_path: Path) -> 
         names = {r[0] for r in await db.reader.fetch_all("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"posts", "pages", "tags", "post_tags", "comments", "site_settings"} <= names
         columns = {r[1] for r in await db.reader.fetch_all("PRAGMA table_info(comments)")}
-        assert {"status", "author_name", "author_email", "author_website", "title", "body_source",
-                "body_html", "parent_id", "created_at", "sanitizer_version"} <= columns
+        assert {
+            "status",
+            "author_name",
+            "author_email",
+            "author_website",
+            "title",
+            "body_source",
+            "body_html",
+            "parent_id",
+            "created_at",
+            "sanitizer_version",
+        } <= columns
         assert await db.reader.fetch_value("PRAGMA journal_mode") == "wal"
         assert await db.reader.fetch_value("PRAGMA foreign_keys") == 1
     finally:
@@ -61,10 +72,12 @@ async def test_the_schema_has_the_tables_later_features_need(tmp_path: Path) -> 
 
 
 @pytest.mark.anyio
-async def test_a_failing_migration_leaves_the_previous_schema(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = migrations.Migration(len(ALL) + 1, "9999_broken.sql",
-                                  "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;\n")
+async def test_a_failing_migration_leaves_the_previous_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = migrations.Migration(
+        len(ALL) + 1, "9999_broken.sql", "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;\n"
+    )
     monkeypatch.setattr(migrations, "available", lambda: [*ALL, broken])
     async with aiosqlite.connect(tmp_path / "site.db", isolation_level=None) as conn:
         with pytest.raises(sqlite3.OperationalError):

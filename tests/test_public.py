@@ -55,9 +55,15 @@ def test_a_page_past_the_end_is_a_404(seed: Seeder, client: TestClient) -> None:
 
 
 def test_post_permalink_shows_body_tags_and_neighbours(seed: Seeder, client: TestClient) -> None:
-    seed(posts=[draft("One", days_ago=3), draft("Two", days_ago=2, tags=("Low Back", "news"),
-                                                  subtitle="A sub", body="## Part\n\nText *here*."),
-                draft("Three", days_ago=1)])
+    seed(
+        posts=[
+            draft("One", days_ago=3),
+            draft(
+                "Two", days_ago=2, tags=("Low Back", "news"), subtitle="A sub", body="## Part\n\nText *here*."
+            ),
+            draft("Three", days_ago=1),
+        ]
+    )
     page = soup(client.get("/posts/two/"))
     assert page.select_one("h1.post-title").get_text(strip=True) == "Two"
     assert page.select_one(".post-subtitle").text == "A sub"
@@ -85,8 +91,7 @@ def test_unknown_address_is_a_styled_404(client: TestClient) -> None:
 
 
 def test_drafts_and_future_posts_stay_hidden(seed: Seeder, client: TestClient) -> None:
-    seed(posts=[draft("Draft", status=PostStatus.DRAFT), draft("Visible"),
-                draft("Future", days_ago=-3650)])
+    seed(posts=[draft("Draft", status=PostStatus.DRAFT), draft("Visible"), draft("Future", days_ago=-3650)])
     assert titles(client.get("/")) == ["Visible"]
     assert client.get("/posts/draft/").status_code == 404
     assert client.get("/posts/future/").status_code == 404
@@ -137,21 +142,35 @@ def test_slashless_list_addresses_redirect(client: TestClient) -> None:
 
 def test_approved_comments_are_threaded_oldest_first(seed: Seeder, client: TestClient) -> None:
     (post_id,) = seed(posts=[draft("Talk")])
-    seed(comments_=[
-        dict(post_id=post_id, name="Ann", body="First!", website="https://ann.example", minutes=1),
-        dict(post_id=post_id, name="Bob", body="Second", title="My own title", minutes=2),
-        dict(post_id=post_id, name="Spammer", body="buy", status=CommentStatus.SPAM, minutes=3),
-        dict(post_id=post_id, name="Pat", body="Waiting", status=CommentStatus.PENDING, minutes=4),
-    ])
-    seed(comments_=[dict(post_id=post_id, name="Cy", body="Reply to Ann", parent_id=1, minutes=5),
-                    dict(post_id=post_id, name="Di", body="Reply to Cy", parent_id=5, minutes=6)])
+    seed(
+        comments_=[
+            dict(post_id=post_id, name="Ann", body="First!", website="https://ann.example", minutes=1),
+            dict(post_id=post_id, name="Bob", body="Second", title="My own title", minutes=2),
+            dict(post_id=post_id, name="Spammer", body="buy", status=CommentStatus.SPAM, minutes=3),
+            dict(post_id=post_id, name="Pat", body="Waiting", status=CommentStatus.PENDING, minutes=4),
+        ]
+    )
+    seed(
+        comments_=[
+            dict(post_id=post_id, name="Cy", body="Reply to Ann", parent_id=1, minutes=5),
+            dict(post_id=post_id, name="Di", body="Reply to Cy", parent_id=5, minutes=6),
+        ]
+    )
     page = soup(client.get("/posts/talk/"))
     items = page.select(".comment-list > li")
     assert [li.select_one(".comment-author").text for li in items] == ["Ann", "Cy", "Di", "Bob"]
     assert [[c for c in li["class"] if c.startswith("comment--depth")] for li in items] == [
-        ["comment--depth-0"], ["comment--depth-1"], ["comment--depth-2"], ["comment--depth-0"]]
+        ["comment--depth-0"],
+        ["comment--depth-1"],
+        ["comment--depth-2"],
+        ["comment--depth-0"],
+    ]
     assert [li.select_one(".comment-title").text for li in items] == [
-        "Re: Talk", "Re: Talk", "Re: Talk", "My own title"]
+        "Re: Talk",
+        "Re: Talk",
+        "Re: Talk",
+        "My own title",
+    ]
     ann = items[0].select_one("a.comment-author")
     assert ann["href"] == "https://ann.example" and ann["rel"] == ["nofollow", "ugc"]
     assert items[0].select_one("img.avatar")["alt"] == "Avatar: Ann"
@@ -169,8 +188,15 @@ def test_a_comment_website_that_is_not_http_is_not_linked(seed: Seeder, client: 
 
 def test_comment_bodies_are_sanitised_and_names_escaped(seed: Seeder, client: TestClient) -> None:
     (post_id,) = seed(posts=[draft("Talk")])
-    seed(comments_=[dict(post_id=post_id, name="<b>Mallory</b>",
-                         body="<script>alert(1)</script><img src=x onerror=alert(2)> see https://a.example.com")])
+    seed(
+        comments_=[
+            dict(
+                post_id=post_id,
+                name="<b>Mallory</b>",
+                body="<script>alert(1)</script><img src=x onerror=alert(2)> see https://a.example.com",
+            )
+        ]
+    )
     page = soup(client.get("/posts/talk/"))
     body = page.select_one(".comment-body")
     assert body.find("script") is None and body.find("img") is None
@@ -194,7 +220,9 @@ def test_home_can_show_the_latest_post_or_a_page(site_dir, seed: Seeder) -> None
 def test_site_wide_blocks_on_every_page(site_dir, seed: Seeder) -> None:  # type: ignore[no-untyped-def]
     from pebbleblog import __version__, create_app, load_settings
 
-    write_config(site_dir, """
+    write_config(
+        site_dir,
+        """
         [contact]
         name = "Ada Lovelace"
         credentials = "LMT"
@@ -216,14 +244,18 @@ def test_site_wide_blocks_on_every_page(site_dir, seed: Seeder) -> None:  # type
         [[navigation]]
         label = "Form"
         url = "upload:form.pdf"
-    """)
+    """,
+    )
     seed(posts=[draft("Hello", days_ago=800)], pages=[("About", "x")])
     with TestClient(create_app(load_settings(site_dir, environ={}))) as client:
         for path in ("/", "/posts/hello/", "/about", "/archive/", "/nope"):
             page = soup(client.get(path))
             nav = [(a.text, a["href"]) for a in page.select("nav.site-nav a")]
-            assert nav == [("About", "/about"), ("Book", "https://book.example/ada"),
-                           ("Form", "/uploads/form.pdf")], path
+            assert nav == [
+                ("About", "/about"),
+                ("Book", "https://book.example/ada"),
+                ("Form", "/uploads/form.pdf"),
+            ], path
             contacts = page.select("address.contact")
             assert len(contacts) == 2, path
             assert contacts[0].select_one(".contact-name").text == "Ada Lovelace, LMT"
@@ -231,7 +263,8 @@ def test_site_wide_blocks_on_every_page(site_dir, seed: Seeder) -> None:  # type
             assert contacts[0].select_one(".contact-phone")["href"] == "tel:2035550100"
             this_year = datetime.now(UTC).year
             assert page.select_one(".copyright").text == (
-                f"© 2022–{this_year} Ada's Practice. All Rights Reserved.")
+                f"© 2022–{this_year} Ada's Practice. All Rights Reserved."
+            )
             powered = page.select_one(".powered-by")
             assert powered.get_text() == f"Powered by pebbleblog {__version__} | Login"
             assert powered.select("a")[-1]["href"] == "/admin/login"
@@ -265,3 +298,16 @@ def test_scheduled_post_appears_when_its_time_comes(seed: Seeder, client: TestCl
 
     assert anyio.run(visible_at, NOW) == []
     assert anyio.run(visible_at, NOW + timedelta(days=1, seconds=1)) == ["Soon"]
+
+
+def test_pages_are_valid_html(seed: Seeder, client: TestClient) -> None:
+    import html5lib
+
+    (post_id,) = seed(posts=[draft("Valid", tags=("t",), body="## Head\n\n| a | b |\n|---|---|\n| 1 | 2 |")],
+                      pages=[("About", "Hi")])
+    seed(comments_=[dict(post_id=post_id, name="Ann", body="<p>para<blockquote>unclosed", website="https://a.b")])
+    for path in ("/", "/posts/valid/", "/about", "/tags/t/", "/archive/", "/archive/2024/5/", "/nope",
+                 "/blog/?page=x", "/admin/login"):
+        parser = html5lib.HTMLParser(strict=True)
+        parser.parse(client.get(path).text)  # raises on any parse error
+        assert parser.errors == [], path

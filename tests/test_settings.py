@@ -22,7 +22,9 @@ def test_defaults_apply_when_the_file_sets_little(site_dir: Path) -> None:
 
 
 def test_navigation_and_contact_are_read(tmp_path: Path) -> None:
-    write_config(tmp_path, """
+    write_config(
+        tmp_path,
+        """
         [contact]
         name = "Ada"
         address = ["1 Main St", "Town"]
@@ -34,22 +36,28 @@ def test_navigation_and_contact_are_read(tmp_path: Path) -> None:
         [[navigation]]
         label = "Form"
         url = "upload:forms/intake.pdf"
-    """)
+    """,
+    )
     settings = load_settings(tmp_path, environ={})
     assert settings.contact.address == ("1 Main St", "Town")
     assert [(n.label, n.kind, n.target) for n in settings.navigation] == [
-        ("About", "page", "about"), ("Form", "upload", "forms/intake.pdf")]
+        ("About", "page", "about"),
+        ("Form", "upload", "forms/intake.pdf"),
+    ]
 
 
-@pytest.mark.parametrize(("extra", "expected"), [
-    ("posts_per_pag = 5\n", "[site] posts_per_pag is not a setting; did you mean 'posts_per_page'?"),
-    ("posts_per_page = \"ten\"\n", "[site] posts_per_page = 'ten' must be a whole number"),
-    ("posts_per_page = 0\n", "must be a whole number from 1 to 100"),
-    ("timezone = \"Mars/Olympus\"\n", "[site] timezone = 'Mars/Olympus' must be an IANA time zone"),
-    ("base_url = \"example.com\"\n", "[site] base_url = 'example.com' must be empty or an absolute"),
-    ("home = \"page:\"\n", "[site] home = 'page:' must be 'posts', 'latest-post' or 'page:SLUG'"),
-    ("theme = \"nope\"\n", "[site] theme = 'nope' was not found"),
-])
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("posts_per_pag = 5\n", "[site] posts_per_pag is not a setting; did you mean 'posts_per_page'?"),
+        ('posts_per_page = "ten"\n', "[site] posts_per_page = 'ten' must be a whole number"),
+        ("posts_per_page = 0\n", "must be a whole number from 1 to 100"),
+        ('timezone = "Mars/Olympus"\n', "[site] timezone = 'Mars/Olympus' must be an IANA time zone"),
+        ('base_url = "example.com"\n', "[site] base_url = 'example.com' must be empty or an absolute"),
+        ('home = "page:"\n', "[site] home = 'page:' must be 'posts', 'latest-post' or 'page:SLUG'"),
+        ('theme = "nope"\n', "[site] theme = 'nope' was not found"),
+    ],
+)
 def test_a_bad_site_setting_names_the_key_and_the_fix(tmp_path: Path, extra: str, expected: str) -> None:
     write_config(tmp_path, "")
     config = tmp_path / "pebbleblog.toml"
@@ -61,7 +69,9 @@ def test_a_bad_site_setting_names_the_key_and_the_fix(tmp_path: Path, extra: str
 
 
 def test_unknown_section_and_bad_navigation_are_all_reported_at_once(tmp_path: Path) -> None:
-    write_config(tmp_path, """
+    write_config(
+        tmp_path,
+        """
         [contct]
         name = "x"
 
@@ -71,7 +81,8 @@ def test_unknown_section_and_bad_navigation_are_all_reported_at_once(tmp_path: P
 
         [[navigation]]
         label = "No url"
-    """)
+    """,
+    )
     with pytest.raises(SettingsError) as info:
         load_settings(tmp_path, environ={})
     problems = info.value.problems
@@ -93,13 +104,16 @@ def test_a_missing_site_says_how_to_create_one(tmp_path: Path) -> None:
 
 def test_environment_overrides_the_file(site_dir: Path) -> None:
     other = "z" * 40
-    settings = load_settings(site_dir, environ={
-        "PEBBLEBLOG_SITE_SECRET_KEY": other,
-        "PEBBLEBLOG_SITE_POSTS_PER_PAGE": "3",
-        "PEBBLEBLOG_FOOTER_POWERED_BY": "false",
-        "PEBBLEBLOG_CONTACT_ADDRESS": "1 Main St\nTown",
-        "PEBBLEBLOG_SITE_DIR": "/ignored/here",
-    })
+    settings = load_settings(
+        site_dir,
+        environ={
+            "PEBBLEBLOG_SITE_SECRET_KEY": other,
+            "PEBBLEBLOG_SITE_POSTS_PER_PAGE": "3",
+            "PEBBLEBLOG_FOOTER_POWERED_BY": "false",
+            "PEBBLEBLOG_CONTACT_ADDRESS": "1 Main St\nTown",
+            "PEBBLEBLOG_SITE_DIR": "/ignored/here",
+        },
+    )
     assert settings.site.secret_key == other
     assert settings.site.posts_per_page == 3
     assert settings.footer.powered_by is False
@@ -142,6 +156,15 @@ def test_theme_by_path_relative_to_the_site(tmp_path: Path) -> None:
 
 def test_every_setting_is_documented() -> None:
     text = describe_settings()
-    for key in ("title", "timezone", "home", "posts_per_page", "secret_key", "copyright_years",
-                "credentials", "label", "url"):
+    for key in (
+        "title",
+        "timezone",
+        "home",
+        "posts_per_page",
+        "secret_key",
+        "copyright_years",
+        "credentials",
+        "label",
+        "url",
+    ):
         assert f"# {key}" in text

@@ -21,16 +21,23 @@ def write(path: Path, text: str) -> None:
 
 
 async def counts(db: Database) -> tuple[int, int, int]:
-    return tuple([int(await db.reader.fetch_value(f"SELECT count(*) FROM {t}"))  # type: ignore[return-value]
-                  for t in ("posts", "pages", "comments")])
+    return tuple(
+        [
+            int(await db.reader.fetch_value(f"SELECT count(*) FROM {t}"))  # type: ignore[return-value]
+            for t in ("posts", "pages", "comments")
+        ]
+    )
 
 
 @pytest.mark.anyio
 async def test_the_example_site_loads_once_and_only_once(tmp_path: Path) -> None:
     from pebbleblog import load_settings
 
-    shutil.copytree(REPO / "example_site", tmp_path / "example_site",
-                    ignore=shutil.ignore_patterns("*.db", "*.db-*", ".secret_key"))
+    shutil.copytree(
+        REPO / "example_site",
+        tmp_path / "example_site",
+        ignore=shutil.ignore_patterns("*.db", "*.db-*", ".secret_key"),
+    )
     shutil.copytree(REPO / "themes", tmp_path / "themes")
     settings = load_settings(tmp_path / "example_site", environ={})
     db = Database(settings.database_path)
@@ -51,10 +58,15 @@ async def test_the_example_site_loads_once_and_only_once(tmp_path: Path) -> None
 @pytest.mark.anyio
 async def test_front_matter_fields_and_threads(settings: Settings, db: Database) -> None:
     content = settings.content_dir
-    write(content / "posts/hello.md", '+++\ntitle = "Hello"\ndate = 2020-01-02T10:00:00\n'
-          'tags = ["A", "b"]\nstatus = "draft"\nsubtitle = "Sub"\n+++\nBody *one*.\n')
+    write(
+        content / "posts/hello.md",
+        '+++\ntitle = "Hello"\ndate = 2020-01-02T10:00:00\n'
+        'tags = ["A", "b"]\nstatus = "draft"\nsubtitle = "Sub"\n+++\nBody *one*.\n',
+    )
     write(content / "posts/later.md", '+++\ntitle = "Later"\ndate = 2999-01-01\n+++\nSoon.\n')
-    write(content / "comments.toml", '''
+    write(
+        content / "comments.toml",
+        """
 [[comments]]
 id = "c1"
 post = "hello"
@@ -69,7 +81,8 @@ parent = "c1"
 author_name = "Bob"
 body = "Reply"
 status = "pending"
-''')
+""",
+    )
     report = await load_content(db, settings, NOW)
     assert report.problems == [] and report.added == {"posts": 2, "pages": 0, "comments": 2}
     hello = await db.reader.fetch_one("SELECT * FROM posts WHERE slug = 'hello'")
@@ -90,7 +103,9 @@ async def test_a_broken_file_is_reported_and_the_rest_loads(settings: Settings, 
     write(content / "posts/no-title.md", "+++\ndate = 2020-01-01\n+++\nNo title.\n")
     write(content / "posts/no-front.md", "Just text.\n")
     write(content / "pages/admin.md", '+++\ntitle = "Admin"\n+++\nReserved slug.\n')
-    write(content / "comments.toml", '[[comments]]\nid = "x"\npost = "missing"\nauthor_name = "A"\nbody = "b"\n')
+    write(
+        content / "comments.toml", '[[comments]]\nid = "x"\npost = "missing"\nauthor_name = "A"\nbody = "b"\n'
+    )
     report = await load_content(db, settings, NOW)
     assert report.added == {"posts": 1, "pages": 0, "comments": 0}
     problems = "\n".join(report.problems)
@@ -103,7 +118,8 @@ async def test_a_broken_file_is_reported_and_the_rest_loads(settings: Settings, 
 
 @pytest.mark.anyio
 async def test_two_files_with_one_slug_load_the_first_and_report_the_second(
-        settings: Settings, db: Database) -> None:
+    settings: Settings, db: Database
+) -> None:
     write(settings.content_dir / "posts/a.md", '+++\ntitle = "Same"\nslug = "same"\n+++\nA\n')
     write(settings.content_dir / "posts/b.md", '+++\ntitle = "Same"\nslug = "same"\n+++\nB\n')
     report = await load_content(db, settings, NOW)

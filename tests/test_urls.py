@@ -33,8 +33,11 @@ def host_app(settings: Settings) -> Starlette:
 def test_mounted_under_a_prefix_every_link_has_the_prefix(site_dir, seed: Seeder) -> None:  # type: ignore[no-untyped-def]
     from pebbleblog import load_settings
 
-    write_config(site_dir, '\n[[navigation]]\nlabel = "About"\nurl = "page:about"\n'
-                 '\n[[navigation]]\nlabel = "Home"\nurl = "/"\n')
+    write_config(
+        site_dir,
+        '\n[[navigation]]\nlabel = "About"\nurl = "page:about"\n'
+        '\n[[navigation]]\nlabel = "Home"\nurl = "/"\n',
+    )
     seed(posts=[draft("First", tags=("x",))], pages=[("About", "a")])
     (post_id,) = seed(posts=[draft("Second", days_ago=0)])
     seed(comments_=[dict(post_id=post_id, name="Ann", body="hi")])
@@ -44,10 +47,14 @@ def test_mounted_under_a_prefix_every_link_has_the_prefix(site_dir, seed: Seeder
             response = client.get(path)
             page = BeautifulSoup(response.text, "html.parser")
             links = [a["href"] for a in page.select("a[href]")] + [
-                tag.get("src") or tag.get("href") for tag in page.select("img, link[rel=stylesheet]")]
+                tag.get("src") or tag.get("href") for tag in page.select("img, link[rel=stylesheet]")
+            ]
             internal = [link for link in links if not link.startswith(("http", "mailto:", "tel:", "#"))]
             assert internal, path
-            assert all(link.startswith("/journal/") or link.startswith("?") for link in internal), (path, internal)
+            assert all(link.startswith("/journal/") or link.startswith("?") for link in internal), (
+                path,
+                internal,
+            )
         assert client.get("/journal/static/pebbleblog.css").status_code == 200
         post = BeautifulSoup(client.get("/journal/posts/second/").text, "html.parser")
         avatar = post.select_one("img.avatar")["src"]
@@ -70,7 +77,8 @@ def test_site_templates_and_static_override_the_theme(site_dir) -> None:  # type
 
     (site_dir / "templates").mkdir()
     (site_dir / "templates" / "_copyright.html").write_text(
-        '{% include "default:_copyright.html" %}<p class="extra">Licensed massage therapist</p>')
+        '{% include "default:_copyright.html" %}<p class="extra">Licensed massage therapist</p>'
+    )
     (site_dir / "static").mkdir()
     (site_dir / "static" / "pebbleblog.css").write_text("body { color: red; }")
     with TestClient(create_app(load_settings(site_dir, environ={}))) as client:

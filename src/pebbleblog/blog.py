@@ -27,10 +27,22 @@ from pebbleblog.threads import CommentNode, build_thread
 
 MAX_PAGE_NUMBER = 1_000_000
 # Slugs a static page cannot take, because a route already owns that first path segment.
-RESERVED_SLUGS = frozenset({
-    "admin", "archive", "avatars", "blog", "feeds", "login", "logout", "posts", "search",
-    "static", "tags", "uploads",
-})
+RESERVED_SLUGS = frozenset(
+    {
+        "admin",
+        "archive",
+        "avatars",
+        "blog",
+        "feeds",
+        "login",
+        "logout",
+        "posts",
+        "search",
+        "static",
+        "tags",
+        "uploads",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +87,14 @@ def parse_page_number(raw: str | None) -> int:
     return int(raw)
 
 
-async def recent_posts(db: Database, settings: Settings, number: int, now: datetime
-                       ) -> ResultPage[Post]:
+async def recent_posts(db: Database, settings: Settings, number: int, now: datetime) -> ResultPage[Post]:
     """Return one page of the newest visible posts."""
     return await _paginate(db, settings, number, now)
 
 
-async def tag_posts(db: Database, settings: Settings, slug: str, number: int, now: datetime
-                    ) -> tuple[Tag, ResultPage[Post]]:
+async def tag_posts(
+    db: Database, settings: Settings, slug: str, number: int, now: datetime
+) -> tuple[Tag, ResultPage[Post]]:
     """Return a tag and one page of its visible posts."""
     tag = await tags.get_tag(db.reader, slug)
     if tag is None:
@@ -90,8 +102,9 @@ async def tag_posts(db: Database, settings: Settings, slug: str, number: int, no
     return tag, await _paginate(db, settings, number, now, tag_id=tag.id)
 
 
-async def month_posts(db: Database, settings: Settings, year: int, month: int, number: int,
-                      now: datetime) -> ResultPage[Post]:
+async def month_posts(
+    db: Database, settings: Settings, year: int, month: int, number: int, now: datetime
+) -> ResultPage[Post]:
     """Return one page of the posts published in a month of the site's time zone."""
     if not (1 <= month <= 12 and 1970 <= year <= 9999):
         raise NotFound(f"There is no month {year}/{month:02d} in the archive.")
@@ -156,12 +169,19 @@ async def create_post(db: Database, draft: PostDraft, now: datetime) -> int:
     if status is PostStatus.PUBLISHED and draft.published_at and draft.published_at > now:
         status = PostStatus.SCHEDULED
     record = PostInput(
-        slug=slug, title=draft.title.strip(), subtitle=draft.subtitle.strip(),
-        excerpt_source=draft.excerpt, excerpt_html=render_content(excerpt_source),
-        body_source=draft.body, body_html=render_content(draft.body),
-        render_version=RENDER_VERSION, status=status,
+        slug=slug,
+        title=draft.title.strip(),
+        subtitle=draft.subtitle.strip(),
+        excerpt_source=draft.excerpt,
+        excerpt_html=render_content(excerpt_source),
+        body_source=draft.body,
+        body_html=render_content(draft.body),
+        render_version=RENDER_VERSION,
+        status=status,
         published_at=draft.published_at or (now if status is not PostStatus.DRAFT else None),
-        author=draft.author, comments_open=draft.comments_open, source_key=draft.source_key,
+        author=draft.author,
+        comments_open=draft.comments_open,
+        source_key=draft.source_key,
         tags=draft.tags,
     )
     async with db.transaction() as tx:
@@ -170,17 +190,30 @@ async def create_post(db: Database, draft: PostDraft, now: datetime) -> int:
         return await posts.insert_post(tx, record, now)
 
 
-async def create_page(db: Database, title: str, body: str, now: datetime, *, slug: str = "",
-                      status: PageStatus = PageStatus.PUBLISHED,
-                      source_key: str | None = None) -> int:
+async def create_page(
+    db: Database,
+    title: str,
+    body: str,
+    now: datetime,
+    *,
+    slug: str = "",
+    status: PageStatus = PageStatus.PUBLISHED,
+    source_key: str | None = None,
+) -> int:
     """Render a static page's Markdown, check its slug is free, and store it; return its id."""
     slug = slug or slugify(title)
     _check_slug(slug, "page")
     if slug in RESERVED_SLUGS:
         raise BadRequest(f"The slug “{slug}” is used by the site itself; choose another.")
-    record = PageInput(slug=slug, title=title.strip(), body_source=body,
-                       body_html=render_content(body), render_version=RENDER_VERSION,
-                       status=status, source_key=source_key)
+    record = PageInput(
+        slug=slug,
+        title=title.strip(),
+        body_source=body,
+        body_html=render_content(body),
+        render_version=RENDER_VERSION,
+        status=status,
+        source_key=source_key,
+    )
     async with db.transaction() as tx:
         if await pages.slug_exists(tx, slug):
             raise BadRequest(f"Another page already uses the slug “{slug}”; choose another.")
@@ -189,8 +222,10 @@ async def create_page(db: Database, title: str, body: str, now: datetime, *, slu
 
 def _check_slug(slug: str, kind: str) -> None:
     if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) or len(slug) > 80:
-        raise BadRequest(f"The {kind} slug “{slug}” must be lowercase letters, digits and single "
-                         "hyphens, at most 80 characters.")
+        raise BadRequest(
+            f"The {kind} slug “{slug}” must be lowercase letters, digits and single "
+            "hyphens, at most 80 characters."
+        )
 
 
 async def _post_page(db: Database, settings: Settings, post: Post, now: datetime) -> PostPage:
@@ -199,15 +234,22 @@ async def _post_page(db: Database, settings: Settings, post: Post, now: datetime
     return PostPage(post, older, newer, build_thread(approved, post.title, settings.secret))
 
 
-async def _paginate(db: Database, settings: Settings, number: int, now: datetime, *,
-                    tag_id: int | None = None, start: datetime | None = None,
-                    end: datetime | None = None) -> ResultPage[Post]:
+async def _paginate(
+    db: Database,
+    settings: Settings,
+    number: int,
+    now: datetime,
+    *,
+    tag_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> ResultPage[Post]:
     per_page = settings.site.posts_per_page
     total = await posts.count_visible_posts(db.reader, now, tag_id=tag_id, start=start, end=end)
     result: ResultPage[Post] = ResultPage([], number, per_page, total)
     if number > result.page_count:
         raise NotFound(f"There is no page {number}; this list has {result.page_count}.")
-    items = await posts.list_visible_posts(db.reader, now, limit=per_page,
-                                           offset=(number - 1) * per_page, tag_id=tag_id,
-                                           start=start, end=end)
+    items = await posts.list_visible_posts(
+        db.reader, now, limit=per_page, offset=(number - 1) * per_page, tag_id=tag_id, start=start, end=end
+    )
     return ResultPage(items, number, per_page, total)

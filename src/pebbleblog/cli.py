@@ -42,20 +42,29 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--version", action="version", version=_version())
     parser = argparse.ArgumentParser(
-        prog="pebbleblog", parents=[common],
+        prog="pebbleblog",
+        parents=[common],
         description="A small-site blog engine with moderated comments.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    init = commands.add_parser("init", parents=[common], help="create a new site directory",
-                               description="Create a site directory: config with a fresh secret "
-                               "key, database, uploads/ and a welcome post.")
+    init = commands.add_parser(
+        "init",
+        parents=[common],
+        help="create a new site directory",
+        description="Create a site directory: config with a fresh secret "
+        "key, database, uploads/ and a welcome post.",
+    )
     init.add_argument("site_dir", metavar="SITE_DIR", type=Path)
     init.add_argument("--title", default="My pebbleblog site", help="the site's name")
     init.set_defaults(run=_init)
 
-    serve = commands.add_parser("serve", parents=[common], help="serve a site with uvicorn",
-                                description="Serve the site in SITE_DIR with uvicorn.")
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="serve a site with uvicorn",
+        description="Serve the site in SITE_DIR with uvicorn.",
+    )
     serve.add_argument("site_dir", metavar="SITE_DIR", type=Path)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
@@ -63,8 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reload", action="store_true", help="restart when code changes (dev)")
     serve.set_defaults(run=_serve)
 
-    show = commands.add_parser("settings", parents=[common], help="list every setting",
-                               description="Print every setting with its default and help.")
+    show = commands.add_parser(
+        "settings",
+        parents=[common],
+        help="list every setting",
+        description="Print every setting with its default and help.",
+    )
     show.set_defaults(run=lambda args: print(describe_settings()) or EXIT_OK)
     return parser
 
@@ -80,16 +93,25 @@ def _serve(args: argparse.Namespace) -> int:
 
     site_dir: Path = args.site_dir.resolve()
     if not site_dir.is_dir():
-        print(f"error: {args.site_dir} is not a directory; create a site with "
-              f"`pebbleblog init {args.site_dir}`", file=sys.stderr)
+        print(
+            f"error: {args.site_dir} is not a directory; create a site with "
+            f"`pebbleblog init {args.site_dir}`",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.workers < 1 or (args.workers > 1 and args.reload):
-        print("error: --workers must be 1 or more, and --reload works with one worker only",
-              file=sys.stderr)
+        print("error: --workers must be 1 or more, and --reload works with one worker only", file=sys.stderr)
         return EXIT_USAGE
     load_settings(site_dir)  # fail here, with a clear message, rather than in every worker
     os.environ[SITE_DIR_ENV] = str(site_dir)
     print(f"Serving {site_dir} at http://{args.host}:{args.port}/ (Ctrl+C to stop)")
-    uvicorn.run("pebbleblog.app:factory", factory=True, host=args.host, port=args.port,
-                workers=args.workers, reload=args.reload, log_level="info")
+    uvicorn.run(
+        "pebbleblog.app:factory",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+        log_level="info",
+    )
     return EXIT_OK

@@ -24,7 +24,6 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/avatars/{key}.svg", public.avatar, name="avatar"),
         Route("/admin/login", public.login, name="admin:login"),
         Mount("/static", LayeredStaticFiles(static_dirs(settings)), name="static"),
-        Mount("/uploads", StaticFiles(directory=settings.uploads_dir, check_dir=False),
-              name="uploads"),
+        Mount("/uploads", StaticFiles(directory=settings.uploads_dir, check_dir=False), name="uploads"),
         Route("/{slug}", public.static_page, name="page"),
     ]

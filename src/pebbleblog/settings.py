@@ -120,9 +120,7 @@ class SiteSection:
         "file, created on first start. Prefer PEBBLEBLOG_SITE_SECRET_KEY in deployment.",
         _check_secret,
     )
-    database: str = _setting(
-        "pebbleblog.db", "SQLite database file, relative to the site directory."
-    )
+    database: str = _setting("pebbleblog.db", "SQLite database file, relative to the site directory.")
 
 
 @dataclass(frozen=True)
@@ -283,8 +281,7 @@ def _parse_navigation(entries: Any, problems: list[str]) -> tuple[NavLink, ...]:
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         problems.append("navigation must be written as [[navigation]] tables with label and url")
         return ()
-    links = [_build(NavLink, entry, f"[[navigation]] #{i}", problems) for i, entry in
-             enumerate(entries, 1)]
+    links = [_build(NavLink, entry, f"[[navigation]] #{i}", problems) for i, entry in enumerate(entries, 1)]
     return tuple(link for link in links if link is not None)
 
 
@@ -329,7 +326,7 @@ def _coerce(hint: Any, value: Any) -> Any:
 
 def _type_name(hint: Any) -> str:
     names = {bool: "true or false", int: "a whole number", str: "a quoted string"}
-    return names.get(hint, "a list of quoted strings, e.g. [\"line one\", \"line two\"]")
+    return names.get(hint, 'a list of quoted strings, e.g. ["line one", "line two"]')
 
 
 def _unknown(key: str, where: str, known: list[str]) -> str:
@@ -344,13 +341,15 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str], problems
     for var, value in environ.items():
         if not var.startswith(ENV_PREFIX) or var == SITE_DIR_ENV:
             continue
-        rest = var[len(ENV_PREFIX):].lower()
+        rest = var[len(ENV_PREFIX) :].lower()
         section = next((s for s in SECTIONS if rest.startswith(s + "_")), None)
-        key = rest[len(section) + 1:] if section else ""
+        key = rest[len(section) + 1 :] if section else ""
         hints = get_type_hints(SECTIONS[section]) if section else {}
         if key not in hints:
-            problems.append(f"environment variable {var} is not a setting; "
-                            "use PEBBLEBLOG_<SECTION>_<KEY>, e.g. PEBBLEBLOG_SITE_SECRET_KEY")
+            problems.append(
+                f"environment variable {var} is not a setting; "
+                "use PEBBLEBLOG_<SECTION>_<KEY>, e.g. PEBBLEBLOG_SITE_SECRET_KEY"
+            )
             continue
         assert section is not None, "key was found, so the section was too"
         table = raw.setdefault(section, {})
@@ -361,7 +360,8 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str], problems
 def _from_env(hint: Any, value: str) -> Any:
     if hint is bool:
         return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
-            value.strip().lower(), value)
+            value.strip().lower(), value
+        )
     if hint is int:
         return int(value) if value.strip().lstrip("-").isdigit() else value
     if hint is str:
@@ -370,14 +370,19 @@ def _from_env(hint: Any, value: str) -> Any:
 
 
 def _resolve_theme(site_dir: Path, theme: str, problems: list[str]) -> Path:
-    candidates = [site_dir / theme] if "/" in theme or theme.startswith(".") else [
-        site_dir / "themes" / theme, BUILTIN_THEMES / theme]
+    candidates = (
+        [site_dir / theme]
+        if "/" in theme or theme.startswith(".")
+        else [site_dir / "themes" / theme, BUILTIN_THEMES / theme]
+    )
     for candidate in candidates:
         if (candidate / "templates").is_dir():
             return candidate.resolve()
     looked = ", ".join(str(c) for c in candidates)
-    problems.append(f"[site] theme = {theme!r} was not found (looked for a templates/ folder in "
-                    f"{looked}); use 'default' or a theme folder's path")
+    problems.append(
+        f"[site] theme = {theme!r} was not found (looked for a templates/ folder in "
+        f"{looked}); use 'default' or a theme folder's path"
+    )
     return BUILTIN_THEMES / "default"
 
 

@@ -60,9 +60,7 @@ def init_site(directory: Path, title: str) -> Path:
     if (directory / CONFIG_FILE).exists():
         raise SiteExistsError(f"{directory} already has a {CONFIG_FILE}; nothing was changed")
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / CONFIG_FILE).write_text(
-        config_text(title, secrets.token_urlsafe(32)), encoding="utf-8"
-    )
+    (directory / CONFIG_FILE).write_text(config_text(title, secrets.token_urlsafe(32)), encoding="utf-8")
     (directory / CONFIG_FILE).chmod(0o600)
     for sub in ("uploads", "content/posts", "content/pages"):
         (directory / sub).mkdir(parents=True, exist_ok=True)

@@ -67,8 +67,7 @@ async def _load_one(report: LoadReport, kind: str, path: Path, coro: Any) -> Non
         report.problems.append(f"{path}: {message}")
 
 
-async def _load_post(db: Database, settings: Settings, root: Path, path: Path,
-                     now: datetime) -> bool:
+async def _load_post(db: Database, settings: Settings, root: Path, path: Path, now: datetime) -> bool:
     key = f"content:{path.relative_to(root).as_posix()}"
     if await posts.get_post_id_by_source(db.reader, key) is not None:
         return False
@@ -95,10 +94,15 @@ async def _load_page(db: Database, root: Path, path: Path, now: datetime) -> boo
     if await pages.get_page_id_by_source(db.reader, key) is not None:
         return False
     meta, body = split_document(path.read_text(encoding="utf-8"))
-    await create_page(db, _text(meta, "title", required=True), body, now,
-                      slug=_text(meta, "slug") or path.stem,
-                      status=_choice(meta, "status", PageStatus, PageStatus.PUBLISHED),
-                      source_key=key)
+    await create_page(
+        db,
+        _text(meta, "title", required=True),
+        body,
+        now,
+        slug=_text(meta, "slug") or path.stem,
+        status=_choice(meta, "status", PageStatus, PageStatus.PUBLISHED),
+        source_key=key,
+    )
     return True
 
 
@@ -115,8 +119,7 @@ def _comment_loaders(db: Database, settings: Settings, path: Path, report: LoadR
     return [_load_comment(db, settings, entry, i) for i, entry in enumerate(entries, 1)]
 
 
-async def _load_comment(db: Database, settings: Settings, entry: dict[str, Any],
-                        number: int) -> bool:
+async def _load_comment(db: Database, settings: Settings, entry: dict[str, Any], number: int) -> bool:
     ident = _text(entry, "id", required=True, where=f"comment #{number}")
     key = f"content:comment:{ident}"
     if await comments.get_comment_id_by_source(db.reader, key) is not None:
@@ -135,17 +138,23 @@ async def _load_comment(db: Database, settings: Settings, entry: dict[str, Any],
             parent_id = await comments.get_comment_id_by_source(tx, f"content:comment:{parent}")
             if parent_id is None:
                 raise ContentError(f"{where}: parent {parent!r} must come earlier in the file")
-        await comments.insert_comment(tx, CommentInput(
-            post_id=int(post_id), parent_id=parent_id,
-            author_name=_text(entry, "author_name", required=True, where=where),
-            author_email=_text(entry, "author_email", where=where),
-            author_website=_text(entry, "author_website", where=where),
-            title=_text(entry, "title", where=where),
-            body_source=body, body_html=render_comment(body),
-            sanitizer_version=COMMENT_SANITIZER_VERSION,
-            status=_choice(entry, "status", CommentStatus, CommentStatus.APPROVED),
-            created_at=created or datetime.now().astimezone(), source_key=key,
-        ))
+        await comments.insert_comment(
+            tx,
+            CommentInput(
+                post_id=int(post_id),
+                parent_id=parent_id,
+                author_name=_text(entry, "author_name", required=True, where=where),
+                author_email=_text(entry, "author_email", where=where),
+                author_website=_text(entry, "author_website", where=where),
+                title=_text(entry, "title", where=where),
+                body_source=body,
+                body_html=render_comment(body),
+                sanitizer_version=COMMENT_SANITIZER_VERSION,
+                status=_choice(entry, "status", CommentStatus, CommentStatus.APPROVED),
+                created_at=created or datetime.now().astimezone(),
+                source_key=key,
+            ),
+        )
     return True
 
 
@@ -160,7 +169,7 @@ def _text(meta: dict[str, Any], key: str, *, required: bool = False, where: str 
 def _text_list(meta: dict[str, Any], key: str) -> list[str]:
     value = meta.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ContentError(f"{key} must be a list of strings, e.g. {key} = [\"stretching\"]")
+        raise ContentError(f'{key} must be a list of strings, e.g. {key} = ["stretching"]')
     return value
 
 

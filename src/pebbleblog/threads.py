@@ -39,12 +39,14 @@ def build_thread(comments: list[Comment], post_title: str, secret: bytes) -> lis
     stack = [(c, 0) for c in reversed(children[None])]
     while stack:
         comment, depth = stack.pop()
-        ordered.append(CommentNode(
-            comment=comment,
-            depth=depth,
-            heading=comment.title or f"Re: {post_title}",
-            avatar=avatar_key(secret, comment.author_email, comment.author_name),
-            website=_link_target(comment.author_website),
-        ))
+        ordered.append(
+            CommentNode(
+                comment=comment,
+                depth=depth,
+                heading=comment.title or f"Re: {post_title}",
+                avatar=avatar_key(secret, comment.author_email, comment.author_name),
+                website=_link_target(comment.author_website),
+            )
+        )
         stack.extend((child, depth + 1) for child in reversed(children[comment.id]))
     return ordered

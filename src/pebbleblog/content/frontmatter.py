@@ -23,5 +23,5 @@ def split_document(text: str) -> tuple[dict[str, Any], str]:
                 meta = tomllib.loads("".join(lines[1:index]))
             except tomllib.TOMLDecodeError as exc:
                 raise FrontMatterError(f"front matter is not valid TOML: {exc}") from None
-            return meta, "".join(lines[index + 1:]).strip("\n") + "\n"
+            return meta, "".join(lines[index + 1 :]).strip("\n") + "\n"
     raise FrontMatterError(f"front matter is never closed with a '{DELIMITER}' line")

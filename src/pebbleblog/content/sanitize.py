@@ -17,13 +17,53 @@ from bleach.linkifier import LinkifyFilter
 CONTENT_SANITIZER_VERSION = 1
 COMMENT_SANITIZER_VERSION = 1
 
-_INLINE = {"a", "abbr", "b", "br", "cite", "code", "del", "em", "i", "ins", "kbd", "mark", "q",
-           "s", "small", "strong", "sub", "sup", "u"}
+_INLINE = {
+    "a",
+    "abbr",
+    "b",
+    "br",
+    "cite",
+    "code",
+    "del",
+    "em",
+    "i",
+    "ins",
+    "kbd",
+    "mark",
+    "q",
+    "s",
+    "small",
+    "strong",
+    "sub",
+    "sup",
+    "u",
+}
 _BLOCK = {"blockquote", "li", "ol", "p", "pre", "ul", "hr"}
-CONTENT_TAGS = frozenset(_INLINE | _BLOCK | {
-    "h2", "h3", "h4", "h5", "h6", "img", "figure", "figcaption", "table", "thead", "tbody",
-    "tr", "th", "td", "dl", "dt", "dd", "span", "div",
-})
+CONTENT_TAGS = frozenset(
+    _INLINE
+    | _BLOCK
+    | {
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "img",
+        "figure",
+        "figcaption",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "dl",
+        "dt",
+        "dd",
+        "span",
+        "div",
+    }
+)
 COMMENT_TAGS = frozenset(_INLINE | _BLOCK)
 CONTENT_ATTRIBUTES: dict[str, list[str]] = {
     "a": ["href", "title"],
@@ -45,7 +85,10 @@ _DROP_WITH_CONTENT = re.compile(
 )
 
 _content_cleaner = bleach.Cleaner(
-    tags=CONTENT_TAGS, attributes=CONTENT_ATTRIBUTES, protocols=PROTOCOLS, strip=True,
+    tags=CONTENT_TAGS,
+    attributes=CONTENT_ATTRIBUTES,
+    protocols=PROTOCOLS,
+    strip=True,
     strip_comments=True,
 )
 
@@ -56,7 +99,10 @@ def _comment_link_rel(attrs: dict[Any, str], new: bool = False) -> dict[Any, str
 
 
 _comment_cleaner = bleach.Cleaner(
-    tags=COMMENT_TAGS, attributes=COMMENT_ATTRIBUTES, protocols=PROTOCOLS, strip=True,
+    tags=COMMENT_TAGS,
+    attributes=COMMENT_ATTRIBUTES,
+    protocols=PROTOCOLS,
+    strip=True,
     strip_comments=True,
     filters=[partial(LinkifyFilter, callbacks=[_comment_link_rel], skip_tags={"pre", "code"})],
 )

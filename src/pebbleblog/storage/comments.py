@@ -14,10 +14,20 @@ async def insert_comment(tx: Connection, comment: CommentInput) -> int:
         "INSERT INTO comments (post_id, parent_id, status, author_name, author_email,"
         " author_website, title, body_source, body_html, sanitizer_version, created_at,"
         " source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (comment.post_id, comment.parent_id, str(comment.status), comment.author_name,
-         comment.author_email, comment.author_website, comment.title, comment.body_source,
-         comment.body_html, comment.sanitizer_version, to_timestamp(comment.created_at),
-         comment.source_key),
+        (
+            comment.post_id,
+            comment.parent_id,
+            str(comment.status),
+            comment.author_name,
+            comment.author_email,
+            comment.author_website,
+            comment.title,
+            comment.body_source,
+            comment.body_html,
+            comment.sanitizer_version,
+            to_timestamp(comment.created_at),
+            comment.source_key,
+        ),
     )
     assert comment_id is not None, "INSERT must return a row id"
     return comment_id

@@ -15,8 +15,17 @@ async def insert_page(tx: Connection, page: PageInput, now: datetime) -> int:
     page_id = await tx.execute(
         "INSERT INTO pages (slug, title, body_source, body_html, render_version, status,"
         " created_at, updated_at, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (page.slug, page.title, page.body_source, page.body_html, page.render_version,
-         str(page.status), stamp, stamp, page.source_key),
+        (
+            page.slug,
+            page.title,
+            page.body_source,
+            page.body_html,
+            page.render_version,
+            str(page.status),
+            stamp,
+            stamp,
+            page.source_key,
+        ),
     )
     assert page_id is not None, "INSERT must return a row id"
     return page_id
@@ -35,9 +44,7 @@ async def slug_exists(conn: Connection, slug: str) -> bool:
 
 async def get_published_page(conn: Connection, slug: str) -> Page | None:
     """Return the published page with ``slug``."""
-    row = await conn.fetch_one(
-        "SELECT * FROM pages WHERE slug = ? AND status = 'published'", (slug,)
-    )
+    row = await conn.fetch_one("SELECT * FROM pages WHERE slug = ? AND status = 'published'", (slug,))
     return None if row is None else _page(row)
 
 

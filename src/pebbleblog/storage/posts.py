@@ -155,9 +155,7 @@ async def _with_tags(conn: Connection, posts: list[Post]) -> list[Post]:
     for post_id, tag in await tags_for_posts(conn, [p.id for p in posts]):
         tags[post_id].append(tag)
     counts = await _approved_comment_counts(conn, [p.id for p in posts])
-    return [
-        replace(p, tags=tuple(tags[p.id]), comment_count=counts.get(p.id, 0)) for p in posts
-    ]
+    return [replace(p, tags=tuple(tags[p.id]), comment_count=counts.get(p.id, 0)) for p in posts]
 
 
 async def _approved_comment_counts(conn: Connection, post_ids: list[int]) -> dict[int, int]:

@@ -30,8 +30,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def render(request: Request, template: str, context: dict[str, Any],
-                 status_code: int = 200) -> Response:
+async def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
     """Render ``template`` with the site-wide blocks every page needs added to ``context``."""
     from pebbleblog import __version__
 

@@ -36,12 +36,17 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def server_error(request: Request, exc: Exception) -> Response:
     """Answer an unexpected exception without showing a traceback (it goes to the log)."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return await _error_page(request, 500, "Something went wrong",
-                             "The site hit an error it did not expect. Please try again shortly.")
+    return await _error_page(
+        request,
+        500,
+        "Something went wrong",
+        "The site hit an error it did not expect. Please try again shortly.",
+    )
 
 
-async def _error_page(request: Request, status: int, title: str, message: str,
-                      headers: Mapping[str, str] | None = None) -> Response:
+async def _error_page(
+    request: Request, status: int, title: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     context = {"status": status, "error_title": title, "message": message}
     try:
         response = await render(request, f"{status}.html", context, status_code=status)

@@ -68,8 +68,7 @@ async def month(request: Request) -> Response:
     """List the posts of one month."""
     year, month_ = request.path_params["year"], request.path_params["month"]
     number = blog.parse_page_number(request.query_params.get("page"))
-    result = await blog.month_posts(db_of(request), settings_of(request), year, month_, number,
-                                    now())
+    result = await blog.month_posts(db_of(request), settings_of(request), year, month_, number, now())
     return await render(request, "month.html", {"year": year, "month": month_, "result": result})
 
 
@@ -78,8 +77,7 @@ async def avatar(request: Request) -> Response:
     key = request.path_params["key"]
     if not is_avatar_key(key):
         raise NotFound("There is no such avatar.")
-    return Response(render_avatar(key), media_type="image/svg+xml",
-                    headers={"Cache-Control": AVATAR_CACHE})
+    return Response(render_avatar(key), media_type="image/svg+xml", headers={"Cache-Control": AVATAR_CACHE})
 
 
 async def login(request: Request) -> Response:
@@ -102,11 +100,18 @@ def redirect_to(name: str) -> Callable[[Request], Awaitable[Response]]:
 async def _post_response(request: Request, page: blog.PostPage) -> Response:
     settings = settings_of(request)
     canonical = absolute_url(request, settings, "post", slug=page.post.slug)
-    return await render(request, "post.html", {
-        "post": page.post, "older": page.older, "newer": page.newer,
-        "comments": page.comments, "canonical": canonical,
-        "is_permalink": request.url.path == url_path(request, "post", slug=page.post.slug),
-    })
+    return await render(
+        request,
+        "post.html",
+        {
+            "post": page.post,
+            "older": page.older,
+            "newer": page.newer,
+            "comments": page.comments,
+            "canonical": canonical,
+            "is_permalink": request.url.path == url_path(request, "post", slug=page.post.slug),
+        },
+    )
 
 
 async def _page_response(request: Request, page: object) -> Response:
