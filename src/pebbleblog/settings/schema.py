@@ -1,0 +1,211 @@
+"""Site settings: every setting declared once, with its default, help text and check.
+
+A site directory holds ``pebbleblog.toml``. Each section of it is one dataclass below; a field's
+metadata carries its help and, where needed, a check. :mod:`pebbleblog.settings.loading` walks the
+TOML against these declarations.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "pebbleblog.toml"
+SECRET_FILE = ".secret_key"
+ENV_PREFIX = "PEBBLEBLOG_"
+SITE_DIR_ENV = "PEBBLEBLOG_SITE_DIR"
+BUILTIN_THEMES = Path(__file__).parent.parent / "themes"
+
+Check = Callable[[Any], str | None]
+
+
+class SettingsError(Exception):
+    """The site's configuration cannot be used; the message lists every problem and its fix."""
+
+    def __init__(self, problems: list[str], source: str = CONFIG_FILE) -> None:
+        self.problems = problems
+        super().__init__(f"{source}: " + "\n  ".join(problems))
+
+
+def _setting(default: Any, help: str, check: Check | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "check": check})
+
+
+def _check_positive_small(value: int) -> str | None:
+    return None if 1 <= value <= 100 else "must be a whole number from 1 to 100"
+
+
+def _check_timezone(value: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return "must be an IANA time zone name such as 'UTC' or 'America/New_York'"
+    return None
+
+
+def _check_base_url(value: str) -> str | None:
+    if value == "" or re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        return None
+    return "must be empty or an absolute http(s) URL such as 'https://blog.example.com'"
+
+
+def _check_home(value: str) -> str | None:
+    if value in ("posts", "latest-post") or re.fullmatch(r"page:[a-z0-9][a-z0-9-]*", value):
+        return None
+    return "must be 'posts', 'latest-post' or 'page:SLUG' (a published page's slug)"
+
+
+def _check_secret(value: str) -> str | None:
+    if value == "" or len(value) >= 32:
+        return None
+    return "must be at least 32 characters; run `pebbleblog init` or use secrets.token_urlsafe(32)"
+
+
+def _check_years(value: str) -> str | None:
+    if value == "" or re.fullmatch(r"\d{4}([–-]\d{4})?", value):
+        return None
+    return "must be empty (worked out from the posts) or a year or range such as '2017' or '2017-2026'"
+
+
+_NAV_URL = re.compile(r"(page|post):[a-z0-9][a-z0-9-]*|upload:[^\s]+|https?://\S+|mailto:\S+|tel:\S+|/\S*")
+
+
+def _check_nav_url(value: str) -> str | None:
+    if _NAV_URL.fullmatch(value) and ".." not in value.split(":", 1)[-1].split("/"):
+        return None
+    return (
+        "must be 'page:SLUG', 'post:SLUG', 'upload:FILE' (a file in uploads/), "
+        "an http(s)/mailto:/tel: URL, or a path starting with '/'"
+    )
+
+
+@dataclass(frozen=True)
+class SiteSection:
+    """[site]: what the site is and how it behaves."""
+
+    title: str = _setting("My pebbleblog site", "The site's name, shown in the header and titles.")
+    description: str = _setting("", "One sentence about the site, used as the meta description.")
+    base_url: str = _setting(
+        "",
+        "Absolute public URL of the site (e.g. https://blog.example.com), used for canonical links. "
+        "Empty: taken from each request.",
+        _check_base_url,
+    )
+    language: str = _setting("en", "Language of the content, as an HTML lang code.")
+    timezone: str = _setting("UTC", "IANA time zone that dates are shown in.", _check_timezone)
+    theme: str = _setting(
+        "default",
+        "Theme name (built-in, or a folder in the site's themes/) or a path to a theme folder, "
+        "relative to the site directory.",
+    )
+    home: str = _setting(
+        "posts",
+        "What / shows: 'posts' (recent posts), 'latest-post' (the newest post in full, with its "
+        "comments) or 'page:SLUG' (a static page). The post list is always at /blog/.",
+        _check_home,
+    )
+    posts_per_page: int = _setting(10, "Posts per page on lists (1-100).", _check_positive_small)
+    secret_key: str = _setting(
+        "",
+        "Secret used to sign cookies and make avatars. Empty: kept in the site's .secret_key "
+        "file, created on first start. Prefer PEBBLEBLOG_SITE_SECRET_KEY in deployment.",
+        _check_secret,
+    )
+    database: str = _setting("pebbleblog.db", "SQLite database file, relative to the site directory.")
+
+
+@dataclass(frozen=True)
+class ContactSection:
+    """[contact]: the contact block shown at the top and bottom of every page."""
+
+    name: str = _setting("", "Name of the person or business; empty hides the contact block.")
+    credentials: str = _setting("", "Credentials shown after the name, e.g. 'LMT'.")
+    email: str = _setting("", "Public email address, shown as a mailto: link.")
+    phone: str = _setting("", "Phone number as people write it, shown as a tel: link.")
+    address: tuple[str, ...] = _setting((), "Street address, one line per list item.")
+
+
+@dataclass(frozen=True)
+class FooterSection:
+    """[footer]: the copyright line and the 'Powered by' line."""
+
+    copyright_holder: str = _setting("", "Name in the copyright line; empty uses the site title.")
+    copyright_years: str = _setting(
+        "", "Years in the copyright line, e.g. '2017'; empty: first post's year to now.", _check_years
+    )
+    rights: str = _setting("All Rights Reserved.", "Text after the holder's name.")
+    powered_by: bool = _setting(True, "Show 'Powered by pebbleblog <version> | Login'.")
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """One [[navigation]] entry: a label and where it goes."""
+
+    label: str = _setting(MISSING, "Text of the link.")
+    url: str = _setting(
+        MISSING,
+        "'page:SLUG', 'post:SLUG', 'upload:FILE', an http(s)/mailto:/tel: URL or a '/path'.",
+        _check_nav_url,
+    )
+
+    @property
+    def kind(self) -> str:
+        """Return 'page', 'post', 'upload' or 'url'."""
+        prefix = self.url.split(":", 1)[0]
+        return prefix if prefix in ("page", "post", "upload") else "url"
+
+    @property
+    def target(self) -> str:
+        """Return the slug or file for internal kinds, else the URL itself."""
+        return self.url.split(":", 1)[1] if self.kind != "url" else self.url
+
+
+SECTIONS: dict[str, type] = {
+    "site": SiteSection,
+    "contact": ContactSection,
+    "footer": FooterSection,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a running site needs to know, resolved and validated."""
+
+    site_dir: Path
+    site: SiteSection = field(default_factory=SiteSection)
+    contact: ContactSection = field(default_factory=ContactSection)
+    footer: FooterSection = field(default_factory=FooterSection)
+    navigation: tuple[NavLink, ...] = ()
+    theme_dir: Path = BUILTIN_THEMES / "default"
+
+    @property
+    def database_path(self) -> Path:
+        return self.site_dir / self.site.database
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.site_dir / "uploads"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.site_dir / "templates"
+
+    @property
+    def static_dir(self) -> Path:
+        return self.site_dir / "static"
+
+    @property
+    def content_dir(self) -> Path:
+        return self.site_dir / "content"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.site.timezone)
+
+    @property
+    def secret(self) -> bytes:
+        return self.site.secret_key.encode()
