@@ -66,20 +66,32 @@ def base_url(example_site: Path) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = example_site.parent / "server.log"
-    command = [sys.executable, "-m", "pebbleblog", "serve", str(example_site),
-               "--port", str(port), "--host", "127.0.0.1"]
-    with open(log_path, "wb") as log, subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, cwd=example_site.parent
-    ) as server:
+    command = [
+        sys.executable,
+        "-m",
+        "pebbleblog",
+        "serve",
+        str(example_site),
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+    ]
+    with (
+        open(log_path, "wb") as log,
+        subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=example_site.parent) as server,
+    ):
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT
             while not _answers_http(url + "/"):
                 if server.poll() is not None or time.monotonic() > deadline:
-                    state = (f"exited with code {server.returncode}" if server.returncode is not None
-                             else f"did not answer within {SERVER_START_TIMEOUT:.0f} s")
+                    state = (
+                        f"exited with code {server.returncode}"
+                        if server.returncode is not None
+                        else f"did not answer within {SERVER_START_TIMEOUT:.0f} s"
+                    )
                     output = log_path.read_text(encoding="utf-8", errors="replace")
-                    pytest.fail(f"`{' '.join(command)}` {state}. Its output:\n{output}",
-                                pytrace=False)
+                    pytest.fail(f"`{' '.join(command)}` {state}. Its output:\n{output}", pytrace=False)
                 time.sleep(0.1)
             yield url
         finally:
@@ -91,9 +103,13 @@ def base_url(example_site: Path) -> Iterator[str]:
                 server.wait()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while the sync API is started, its asyncio loop counts as running in
+# the main thread, so every later test calling asyncio.run() or anyio.run() would fail with
+# "Already running asyncio in this thread". Stopping it after tests/browser/ keeps one launch for
+# all browser tests and leaves the rest of the suite unaffected.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Launch Debian's Chromium through Playwright, once for the session."""
+    """Launch Debian's Chromium through Playwright, once for the browser tests."""
     if not CHROMIUM.exists():
         pytest.skip(f"browser tests skipped: {CHROMIUM} not found (apt-get install chromium)")
     playwright = sync_playwright().start()

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import Locator, Page, expect
 
 from pebbleblog import __version__
@@ -111,7 +111,8 @@ def _assert_visible_in_order(page: Page, items: list[tuple[str, Locator]]) -> No
         handles,
     )
     assert misplaced == -1, f"{items[misplaced][0]} comes before {items[misplaced - 1][0]}"
-    for (before, box_before), (label, box) in pairwise(zip([i[0] for i in items], boxes)):
+    labelled_boxes = zip([label for label, _ in items], boxes, strict=True)
+    for (before, box_before), (label, box) in pairwise(labelled_boxes):
         assert box["y"] + box["height"] / 2 >= box_before["y"], f"{label} is drawn above {before}"
 
 
@@ -134,8 +135,7 @@ def test_home_shows_the_remaley_page_in_order(page: Page) -> None:
     powered_by = footer.locator("p").filter(has_text="Powered by")
     login = footer.get_by_role("link", name="Login", exact=True)
     items = [
-        *((f"nav link {label!r}", nav.get_by_role("link", name=label, exact=True))
-          for label in NAV_LABELS),
+        *((f"nav link {label!r}", nav.get_by_role("link", name=label, exact=True)) for label in NAV_LABELS),
         *_contact_items(header, "header"),
         ("post title", page.get_by_role("heading", level=1, name=POST_TITLE, exact=True)),
         ("subtitle", page.get_by_text("My absolute favorite stretch!", exact=True)),
@@ -191,9 +191,7 @@ def test_intake_form_link_downloads_the_pdf(page: Page, tmp_path: Path) -> None:
 
 def test_permalink_shows_the_post_and_links_to_the_appointment_page(page: Page) -> None:
     page.goto("/")
-    expect(page.get_by_role("heading", level=1).get_by_role("link")).to_have_attribute(
-        "href", POST_PATH
-    )
+    expect(page.get_by_role("heading", level=1).get_by_role("link")).to_have_attribute("href", POST_PATH)
 
     response = page.goto(POST_PATH)
     assert response is not None and response.status == 200
@@ -202,19 +200,16 @@ def test_permalink_shows_the_post_and_links_to_the_appointment_page(page: Page) 
     page.get_by_role("navigation", name="Site").get_by_role(
         "link", name="Schedule an Appointment", exact=True
     ).click()
-    expect(
-        page.get_by_role("heading", level=1, name="Schedule an Appointment", exact=True)
-    ).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Schedule an Appointment", exact=True)).to_be_visible()
 
 
 @pytest.mark.parametrize("path", ["/", POST_PATH, "/blog/", "/no-such-page"])
-def test_pages_have_no_serious_accessibility_violations(
-    open_page: Callable[..., Page], path: str
-) -> None:
+def test_pages_have_no_serious_accessibility_violations(open_page: Callable[..., Page], path: str) -> None:
     page = open_page()
     response = page.goto(path)
     assert response is not None and response.status == (404 if path == "/no-such-page" else 200)
     results = Axe().run(page)
+    assert results.response["passes"], f"axe checked nothing on {path}"
     blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
     report = "\n".join(
         f"{v['id']} ({v['impact']}): {v['help']}\n"
