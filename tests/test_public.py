@@ -303,11 +303,26 @@ def test_scheduled_post_appears_when_its_time_comes(seed: Seeder, client: TestCl
 def test_pages_are_valid_html(seed: Seeder, client: TestClient) -> None:
     import html5lib
 
-    (post_id,) = seed(posts=[draft("Valid", tags=("t",), body="## Head\n\n| a | b |\n|---|---|\n| 1 | 2 |")],
-                      pages=[("About", "Hi")])
-    seed(comments_=[dict(post_id=post_id, name="Ann", body="<p>para<blockquote>unclosed", website="https://a.b")])
-    for path in ("/", "/posts/valid/", "/about", "/tags/t/", "/archive/", "/archive/2024/5/", "/nope",
-                 "/blog/?page=x", "/admin/login"):
+    (post_id,) = seed(
+        posts=[draft("Valid", tags=("t",), body="## Head\n\n| a | b |\n|---|---|\n| 1 | 2 |")],
+        pages=[("About", "Hi")],
+    )
+    seed(
+        comments_=[
+            dict(post_id=post_id, name="Ann", body="<p>para<blockquote>unclosed", website="https://a.b")
+        ]
+    )
+    for path in (
+        "/",
+        "/posts/valid/",
+        "/about",
+        "/tags/t/",
+        "/archive/",
+        "/archive/2024/5/",
+        "/nope",
+        "/blog/?page=x",
+        "/admin/login",
+    ):
         parser = html5lib.HTMLParser(strict=True)
         parser.parse(client.get(path).text)  # raises on any parse error
         assert parser.errors == [], path
