@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 
 from pebbleblog.errors import PebbleError
 from pebbleblog.routes import build_routes
-from pebbleblog.security import SecurityHeadersMiddleware
+from pebbleblog.security import SecurityHeadersMiddleware, Signer
 from pebbleblog.settings import SITE_DIR_ENV, Settings, SettingsError, load_settings
 from pebbleblog.sitecontent import load_content
 from pebbleblog.storage import Database
@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.templates = make_templates(settings)
+    app.state.signer = Signer(settings.secret)
     return app
 
 

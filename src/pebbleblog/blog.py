@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pebbleblog import moderation
 from pebbleblog.content.markdown import RENDER_VERSION, first_paragraph, render_content
 from pebbleblog.errors import BadRequest, NotFound
 from pebbleblog.models import (
@@ -53,6 +55,24 @@ class PostPage:
     older: Post | None
     newer: Post | None
     comments: list[CommentNode]
+    comments_open: bool = True
+    editable: frozenset[int] = frozenset()
+
+    @property
+    def has_own_pending(self) -> bool:
+        """Tell whether the page shows the reader's own comments awaiting moderation."""
+        return any(node.comment.status is CommentStatus.PENDING for node in self.comments)
+
+    def approved_node(self, comment_id: int) -> CommentNode | None:
+        """Return the approved comment with ``comment_id`` on this page (a reply's parent)."""
+        return next(
+            (
+                n
+                for n in self.comments
+                if n.comment.id == comment_id and n.comment.status is CommentStatus.APPROVED
+            ),
+            None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,18 +147,26 @@ async def archive_months(db: Database, settings: Settings, now: datetime) -> lis
     return [MonthCount(y, m, n) for (y, m), n in counts.items()]
 
 
-async def post_page(db: Database, settings: Settings, slug: str, now: datetime) -> PostPage:
-    """Return the post with ``slug``, its neighbours and its approved comments as a thread."""
+async def post_page(
+    db: Database, settings: Settings, slug: str, now: datetime, own_ids: Sequence[int] = ()
+) -> PostPage:
+    """Return the post with ``slug``, its neighbours and its comments as a thread.
+
+    The thread holds the approved comments, plus those of ``own_ids`` (the reader's own comments,
+    from their signed cookie) that still await moderation: only their author sees them.
+    """
     post = await posts.get_visible_post(db.reader, slug, now)
     if post is None:
         raise NotFound(f"There is no post at “{slug}”. It may have moved or not be published yet.")
-    return await _post_page(db, settings, post, now)
+    return await _post_page(db, settings, post, now, own_ids)
 
 
-async def latest_post_page(db: Database, settings: Settings, now: datetime) -> PostPage | None:
+async def latest_post_page(
+    db: Database, settings: Settings, now: datetime, own_ids: Sequence[int] = ()
+) -> PostPage | None:
     """Return the newest visible post's page, or None when nothing is published."""
     newest = await posts.list_visible_posts(db.reader, now, limit=1)
-    return await _post_page(db, settings, newest[0], now) if newest else None
+    return await _post_page(db, settings, newest[0], now, own_ids) if newest else None
 
 
 async def static_page(db: Database, slug: str) -> Page:
@@ -228,10 +256,24 @@ def _check_slug(slug: str, kind: str) -> None:
         )
 
 
-async def _post_page(db: Database, settings: Settings, post: Post, now: datetime) -> PostPage:
+async def _post_page(
+    db: Database, settings: Settings, post: Post, now: datetime, own_ids: Sequence[int]
+) -> PostPage:
     older, newer = await posts.get_neighbours(db.reader, post, now)
-    approved = await comments.list_comments(db.reader, post.id, CommentStatus.APPROVED)
-    return PostPage(post, older, newer, build_thread(approved, post.title, settings.secret))
+    shown = await comments.list_comments(db.reader, post.id, CommentStatus.APPROVED)
+    shown += await comments.list_own_pending(db.reader, post.id, own_ids)
+    shown.sort(key=lambda c: (c.created_at, c.id))
+    editable = frozenset(
+        [c.id for c in shown if c.id in own_ids and await moderation.editable(db, settings, c, own_ids, now)]
+    )
+    return PostPage(
+        post,
+        older,
+        newer,
+        build_thread(shown, post.title, settings.secret),
+        comments_open=moderation.comments_open(post, settings.comments, now),
+        editable=editable,
+    )
 
 
 async def _paginate(

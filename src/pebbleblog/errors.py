@@ -25,14 +25,42 @@ class BadRequest(PebbleError):
     title = "Bad request"
 
 
+class Forbidden(PebbleError):
+    """The request is not allowed (e.g. a form sent from another site)."""
+
+    title = "Not allowed"
+
+
+class CommentRefused(PebbleError):
+    """A comment was not accepted; the message (and per-field messages) say what to do."""
+
+    title = "Your comment was not posted"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        fields: dict[str, str] | None = None,
+        renew_form: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.fields = fields or {}
+        self.renew_form = renew_form
+
+
 STATUS_CODES: dict[type[PebbleError], int] = {
     NotFound: 404,
     BadRequest: 400,
+    Forbidden: 403,
 }
 
 
 def status_code_for(error: PebbleError) -> int:
     """Return the HTTP status code for a domain error."""
+    if isinstance(error, CommentRefused):
+        return error.status_code
     for cls in type(error).__mro__:
         if cls in STATUS_CODES:
             return STATUS_CODES[cls]

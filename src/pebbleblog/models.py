@@ -91,6 +91,10 @@ class Comment:
     sanitizer_version: int
     created_at: datetime
     source_key: str | None
+    reasons: tuple[str, ...] = ()
+    client_hash: str = ""
+    commenter_token: str = ""
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,3 +176,6 @@ class CommentInput:
     author_website: str = ""
     title: str = ""
     source_key: str | None = None
+    reasons: tuple[str, ...] = ()
+    client_hash: str = ""
+    commenter_token: str = ""

@@ -7,7 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from pebbleblog.settings import Settings
 from pebbleblog.templating import LayeredStaticFiles, static_dirs
-from pebbleblog.views import public
+from pebbleblog.views import comments, public
 
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
@@ -18,6 +18,20 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/blog", public.redirect_to("blog")),
         Route("/archive", public.redirect_to("archive")),
         Route("/posts/{slug}/", public.post, name="post"),
+        Route("/posts/{slug}/comments", comments.create, methods=["POST"], name="comment:create"),
+        Route("/posts/{slug}/comments/{comment_id:int}/edit", comments.edit_form, name="comment:edit"),
+        Route(
+            "/posts/{slug}/comments/{comment_id:int}/edit",
+            comments.update,
+            methods=["POST"],
+            name="comment:update",
+        ),
+        Route(
+            "/posts/{slug}/comments/{comment_id:int}/delete",
+            comments.delete,
+            methods=["POST"],
+            name="comment:delete",
+        ),
         Route("/tags/{slug}/", public.tag, name="tag"),
         Route("/archive/", public.archive, name="archive"),
         Route("/archive/{year:int}/{month:int}/", public.month, name="month"),

@@ -1,9 +1,20 @@
-"""Security measures that apply to every response."""
+"""Security: response headers, signed tokens and cookies, CSRF checks, keyed hashes of clients."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from typing import Any
+
+from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pebbleblog.errors import Forbidden
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -39,3 +50,110 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# --- Signed values: form tokens and cookies -------------------------------------------------------
+
+FORM_SALT = "pebbleblog.comment-form"
+COOKIE_COMMENTER = "pb_commenter"  # returning-commenter token (random id), signed
+COOKIE_MINE = "pb_mine"  # ids of the comments this browser posted, signed
+COOKIE_REMEMBER = "pb_remember"  # name, email and website, when the reader asks to be remembered
+COOKIE_FLASH = "pb_flash"  # one message to show on the next page
+YEAR = 365 * 24 * 3600
+MINE_LIMIT = 30
+
+
+class Signer:
+    """Sign and read back small values with the site secret, one salt per purpose."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def dumps(self, purpose: str, value: Any) -> str:
+        """Return ``value`` signed (and timestamped) for ``purpose``."""
+        return str(URLSafeTimedSerializer(self._secret, salt=purpose).dumps(value))
+
+    def loads(self, purpose: str, token: str | None, max_age: int | None = None) -> Any:
+        """Return the value of a token signed for ``purpose``, or None if it is missing, forged or too old."""
+        if not token:
+            return None
+        try:
+            return URLSafeTimedSerializer(self._secret, salt=purpose).loads(token, max_age=max_age)
+        except BadData:
+            return None
+
+    def issued_at(self, purpose: str, token: str | None, expected: Any) -> datetime | None:
+        """Return when a token carrying ``expected`` was signed, or None if it is not such a token."""
+        if not token:
+            return None
+        try:
+            value, stamp = URLSafeTimedSerializer(self._secret, salt=purpose).loads(
+                token, return_timestamp=True
+            )
+        except BadData:
+            return None
+        return stamp if value == expected else None
+
+
+def new_commenter_token() -> str:
+    """Return a fresh random returning-commenter id."""
+    return secrets.token_urlsafe(18)
+
+
+def token_hash(secret: bytes, token: str) -> str:
+    """Return the keyed hash of a returning-commenter id, as stored with comments."""
+    return hmac.new(secret, b"commenter:" + token.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def client_hash(secret: bytes, ip: str) -> str:
+    """Return the keyed hash of a client address (the raw address is never stored)."""
+    return hmac.new(secret, b"client:" + ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    """Set a cookie HttpOnly, SameSite=Lax, Secure over HTTPS, scoped to the site's path."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=_cookie_path(request),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def delete_cookie(response: Response, request: Request, name: str) -> None:
+    """Remove a cookie set by :func:`set_cookie`."""
+    response.delete_cookie(
+        name, path=_cookie_path(request), httponly=True, samesite="lax", secure=request.url.scheme == "https"
+    )
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a form POST that a browser says came from another site (CSRF defence)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise Forbidden(
+            "This form was sent from another site. Please go back to the page and send it from there."
+        )
+    origin = request.headers.get("origin")
+    if origin is not None and origin != "null" and origin != _own_origin(request):
+        raise Forbidden(
+            "This form was sent from another site. Please go back to the page and send it from there."
+        )
+    if origin == "null" and fetch_site is None:
+        raise Forbidden(
+            "This form was sent from a page without an origin. Please send it from the site itself."
+        )
+
+
+def _own_origin(request: Request) -> str:
+    url = request.url
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    port = f":{url.port}" if url.port and url.port != default else ""
+    return f"{url.scheme}://{url.hostname}{port}"
+
+
+def _cookie_path(request: Request) -> str:
+    return str(request.scope.get("root_path", "")) or "/"

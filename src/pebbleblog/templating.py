@@ -7,6 +7,7 @@ place that marks stored HTML as safe is :func:`trusted_html`.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from pebbleblog.settings import BUILTIN_THEMES, NavLink, Settings
+from pebbleblog.threads import CommentNode
 
 DEFAULT_THEME = BUILTIN_THEMES / "default"
+GRAVATAR = "https://www.gravatar.com/avatar/"
 
 
 def url_path(request: Request, name: str, /, **params: Any) -> str:
@@ -65,6 +68,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         lambda ctx, name, /, **params: url_path(ctx["request"], name, **params)
     )
     env.globals["nav_href"] = jinja2.pass_context(lambda ctx, link: nav_href(ctx["request"], link))
+    env.globals["avatar_src"] = jinja2.pass_context(
+        lambda ctx, node: avatar_src(ctx["request"], settings, node)
+    )
     env.filters["trusted"] = trusted_html
     env.filters["tel"] = tel_uri_number
     env.filters["localtime"] = lambda moment, fmt="%B %-d, %Y": local_time(settings, moment, fmt)
@@ -83,6 +89,14 @@ def nav_href(request: Request, link: NavLink) -> str:
     if link.url.startswith("/"):
         return str(request.scope.get("root_path", "")) + link.url
     return link.url
+
+
+def avatar_src(request: Request, settings: Settings, node: CommentNode) -> str:
+    """Return the avatar image URL of a comment: generated here, or Gravatar when the site opts in."""
+    if settings.comments.avatars == "gravatar" and node.comment.author_email:
+        digest = hashlib.sha256(node.comment.author_email.strip().lower().encode()).hexdigest()
+        return f"{GRAVATAR}{digest}?s=96&d=identicon"
+    return url_path(request, "avatar", key=node.avatar)
 
 
 def tel_uri_number(phone: str) -> str:

@@ -57,9 +57,7 @@ def load_settings(site_dir: str | Path, environ: Mapping[str, str] | None = None
         site = replace(site, secret_key=_stored_secret(site_dir))
     return Settings(
         site_dir=site_dir,
-        site=site,
-        contact=sections["contact"],
-        footer=sections["footer"],
+        **{**sections, "site": site},
         navigation=navigation,
         theme_dir=theme_dir,
     )

@@ -7,6 +7,7 @@ TOML against these declarations.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -164,10 +165,103 @@ class NavLink:
         return self.url.split(":", 1)[1] if self.kind != "url" else self.url
 
 
+def _check_non_negative(value: int) -> str | None:
+    return None if value >= 0 else "must be 0 (off) or a positive whole number"
+
+
+def _check_networks(values: tuple[str, ...]) -> str | None:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return f"has {value!r}, which is not an IP address or range such as '203.0.113.0/24'"
+    return None
+
+
+def _check_avatars(value: str) -> str | None:
+    return None if value in ("generated", "gravatar") else "must be 'generated' or 'gravatar'"
+
+
+def _check_words(values: tuple[str, ...]) -> str | None:
+    return None if all(v.strip() for v in values) else "must not contain empty words"
+
+
+@dataclass(frozen=True)
+class CommentsSection:
+    """[comments]: how reader comments are checked and moderated."""
+
+    hold_unknown: bool = _setting(
+        True,
+        "Hold comments for moderation unless the commenter's browser carries a returning-commenter "
+        "token that an approved comment of theirs made trusted.",
+    )
+    link_limit: int = _setting(
+        2, "Hold a comment with at least this many links (0: off).", _check_non_negative
+    )
+    moderation_words: tuple[str, ...] = _setting(
+        ("casino", "viagra", "cialis", "payday loan", "crypto giveaway"),
+        "Words or phrases (whole-word, any case) that send a comment to the moderation queue.",
+        _check_words,
+    )
+    blocked_words: tuple[str, ...] = _setting(
+        (), "Words or phrases (whole-word, any case) that mark a comment as spam.", _check_words
+    )
+    blocked_emails: tuple[str, ...] = _setting(
+        (), "Emails ('x@y.com') or domains ('@y.com') whose comments are marked as spam.", _check_words
+    )
+    blocked_networks: tuple[str, ...] = _setting(
+        (), "IP addresses or ranges ('203.0.113.0/24') whose comments are marked as spam.", _check_networks
+    )
+    min_seconds: int = _setting(
+        3,
+        "Refuse a comment sent sooner than this after the form was shown (bots are fast).",
+        _check_non_negative,
+    )
+    form_max_age_minutes: int = _setting(
+        240, "A comment form older than this must be sent again (0: never expires).", _check_non_negative
+    )
+    flood_seconds: int = _setting(
+        15, "Minimum seconds between two comments from one client (0: off).", _check_non_negative
+    )
+    hourly_limit: int = _setting(
+        10, "Most comments one client may post per hour (0: off).", _check_non_negative
+    )
+    max_length: int = _setting(
+        5000, "Longest comment body, in characters; longer is refused.", _check_non_negative
+    )
+    close_after_days: int = _setting(
+        0, "Close comments on posts older than this many days (0: never).", _check_non_negative
+    )
+    edit_minutes: int = _setting(
+        15,
+        "How long a commenter may edit or delete their comment (while it has no replies).",
+        _check_non_negative,
+    )
+    avatars: str = _setting(
+        "generated",
+        "'generated' (SVG drawn by the site) or 'gravatar' (asks gravatar.com; readers' browsers will "
+        "contact a third party).",
+        _check_avatars,
+    )
+
+
+@dataclass(frozen=True)
+class ServerSection:
+    """[server]: how the site sits behind a reverse proxy."""
+
+    trusted_proxies: tuple[str, ...] = _setting(
+        ("127.0.0.1", "::1"),
+        "Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed.",
+        _check_networks,
+    )
+
+
 SECTIONS: dict[str, type] = {
     "site": SiteSection,
     "contact": ContactSection,
     "footer": FooterSection,
+    "comments": CommentsSection,
+    "server": ServerSection,
 }
 
 
@@ -179,6 +273,8 @@ class Settings:
     site: SiteSection = field(default_factory=SiteSection)
     contact: ContactSection = field(default_factory=ContactSection)
     footer: FooterSection = field(default_factory=FooterSection)
+    comments: CommentsSection = field(default_factory=CommentsSection)
+    server: ServerSection = field(default_factory=ServerSection)
     navigation: tuple[NavLink, ...] = ()
     theme_dir: Path = BUILTIN_THEMES / "default"
 

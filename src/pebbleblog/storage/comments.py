@@ -1,8 +1,11 @@
-"""The comments table."""
+"""The comments table, and the tokens of trusted returning commenters."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
 
 from pebbleblog.models import Comment, CommentInput, CommentStatus
 from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
@@ -13,7 +16,8 @@ async def insert_comment(tx: Connection, comment: CommentInput) -> int:
     comment_id = await tx.execute(
         "INSERT INTO comments (post_id, parent_id, status, author_name, author_email,"
         " author_website, title, body_source, body_html, sanitizer_version, created_at,"
-        " source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " source_key, reasons, client_hash, commenter_token)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             comment.post_id,
             comment.parent_id,
@@ -27,16 +31,83 @@ async def insert_comment(tx: Connection, comment: CommentInput) -> int:
             comment.sanitizer_version,
             to_timestamp(comment.created_at),
             comment.source_key,
+            json.dumps(list(comment.reasons)),
+            comment.client_hash,
+            comment.commenter_token,
         ),
     )
     assert comment_id is not None, "INSERT must return a row id"
     return comment_id
 
 
+async def update_comment_text(
+    tx: Connection,
+    comment_id: int,
+    *,
+    fields: dict[str, str | int],
+    status: CommentStatus,
+    reasons: Sequence[str],
+    now: datetime,
+) -> None:
+    """Replace a comment's text fields (an edit), with the state and reasons the rules gave it."""
+    allowed = {
+        "author_name",
+        "author_email",
+        "author_website",
+        "title",
+        "body_source",
+        "body_html",
+        "sanitizer_version",
+    }
+    assert set(fields) <= allowed, f"not editable: {set(fields) - allowed}"
+    assignments = ", ".join(f"{name} = :{name}" for name in fields)
+    await tx.execute(
+        f"UPDATE comments SET {assignments}, status = :status, reasons = :reasons, updated_at = :now"
+        " WHERE id = :id",
+        {
+            **fields,
+            "status": str(status),
+            "reasons": json.dumps(list(reasons)),
+            "now": to_timestamp(now),
+            "id": comment_id,
+        },
+    )
+
+
+async def set_status(
+    tx: Connection, comment_ids: Sequence[int], status: CommentStatus, reason: str, now: datetime
+) -> list[Comment]:
+    """Move comments to ``status``, adding ``reason`` to each; return the comments that changed."""
+    changed = []
+    for comment_id in comment_ids:
+        comment = await get_comment(tx, comment_id)
+        if comment is None or comment.status == status:
+            continue
+        await tx.execute(
+            "UPDATE comments SET status = ?, reasons = ?, updated_at = ? WHERE id = ?",
+            (str(status), json.dumps([*comment.reasons, reason]), to_timestamp(now), comment_id),
+        )
+        changed.append(comment)
+    return changed
+
+
+async def set_rendered_html(tx: Connection, comment_id: int, html: str, version: int) -> None:
+    """Store a comment's re-rendered HTML and the sanitiser version that made it."""
+    await tx.execute(
+        "UPDATE comments SET body_html = ?, sanitizer_version = ? WHERE id = ?", (html, version, comment_id)
+    )
+
+
 async def get_comment_id_by_source(conn: Connection, source_key: str) -> int | None:
     """Return the id of the comment imported from ``source_key``, if any."""
     value = await conn.fetch_value("SELECT id FROM comments WHERE source_key = ?", (source_key,))
     return None if value is None else int(value)
+
+
+async def get_comment(conn: Connection, comment_id: int) -> Comment | None:
+    """Return the comment with ``comment_id``."""
+    row = await conn.fetch_one("SELECT * FROM comments WHERE id = ?", (comment_id,))
+    return None if row is None else _comment(row)
 
 
 async def list_comments(conn: Connection, post_id: int, status: CommentStatus) -> list[Comment]:
@@ -46,6 +117,82 @@ async def list_comments(conn: Connection, post_id: int, status: CommentStatus) -
         (post_id, str(status)),
     )
     return [_comment(r) for r in rows]
+
+
+async def list_own_pending(conn: Connection, post_id: int, comment_ids: Sequence[int]) -> list[Comment]:
+    """Return those of ``comment_ids`` that are pending on the post (a commenter's own, held ones)."""
+    if not comment_ids:
+        return []
+    marks = ",".join("?" * len(comment_ids))
+    rows = await conn.fetch_all(
+        f"SELECT * FROM comments WHERE post_id = ? AND status = 'pending' AND id IN ({marks})"
+        " ORDER BY created_at, id",
+        (post_id, *comment_ids),
+    )
+    return [_comment(r) for r in rows]
+
+
+async def list_by_status(conn: Connection, status: CommentStatus, limit: int = 100) -> list[Comment]:
+    """Return comments in one state, newest first."""
+    rows = await conn.fetch_all(
+        "SELECT * FROM comments WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        (str(status), limit),
+    )
+    return [_comment(r) for r in rows]
+
+
+async def list_for_rerender(conn: Connection, after_id: int, limit: int) -> list[tuple[int, str]]:
+    """Return (id, body source) of comments after ``after_id``, in id order, a batch at a time."""
+    rows = await conn.fetch_all(
+        "SELECT id, body_source FROM comments WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+    )
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+async def count_by_client_since(conn: Connection, client_hash: str, since: datetime) -> int:
+    """Return how many comments one client has posted since ``since``."""
+    value = await conn.fetch_value(
+        "SELECT count(*) FROM comments WHERE client_hash = ? AND created_at >= ?",
+        (client_hash, to_timestamp(since)),
+    )
+    return int(value)
+
+
+async def find_duplicate(
+    conn: Connection, post_id: int, body_source: str, client_hash: str, author_name: str
+) -> int | None:
+    """Return the id of an earlier, untrashed comment with the same text from the same person."""
+    value = await conn.fetch_value(
+        "SELECT id FROM comments WHERE post_id = ? AND body_source = ? AND status <> 'trash'"
+        " AND (client_hash = ? OR lower(author_name) = lower(?)) LIMIT 1",
+        (post_id, body_source, client_hash, author_name),
+    )
+    return None if value is None else int(value)
+
+
+async def has_replies(conn: Connection, comment_id: int) -> bool:
+    """Tell whether any comment (in any state but trash) answers ``comment_id``."""
+    value = await conn.fetch_value(
+        "SELECT 1 FROM comments WHERE parent_id = ? AND status <> 'trash' LIMIT 1", (comment_id,)
+    )
+    return value is not None
+
+
+async def trust_token(tx: Connection, token_hash: str, comment_id: int, now: datetime) -> None:
+    """Trust a returning-commenter token (its owner had a comment approved)."""
+    await tx.execute(
+        "INSERT INTO trusted_commenters (token_hash, trusted_at, comment_id) VALUES (?, ?, ?)"
+        " ON CONFLICT (token_hash) DO NOTHING",
+        (token_hash, to_timestamp(now), comment_id),
+    )
+
+
+async def is_trusted(conn: Connection, token_hash: str) -> bool:
+    """Tell whether a returning-commenter token is trusted."""
+    if not token_hash:
+        return False
+    value = await conn.fetch_value("SELECT 1 FROM trusted_commenters WHERE token_hash = ?", (token_hash,))
+    return value is not None
 
 
 def _comment(row: sqlite3.Row) -> Comment:
@@ -63,4 +210,8 @@ def _comment(row: sqlite3.Row) -> Comment:
         sanitizer_version=row["sanitizer_version"],
         created_at=from_timestamp(row["created_at"]),
         source_key=row["source_key"],
+        reasons=tuple(json.loads(row["reasons"])),
+        client_hash=row["client_hash"],
+        commenter_token=row["commenter_token"],
+        updated_at=from_timestamp(row["updated_at"]) if row["updated_at"] else None,
     )

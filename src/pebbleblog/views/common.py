@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pebbleblog import blog
+from pebbleblog.security import Signer
 from pebbleblog.settings import Settings
 from pebbleblog.storage import Database
 
@@ -23,6 +24,12 @@ def db_of(request: Request) -> Database:
     """Return the running site's database."""
     database: Database = request.app.state.db
     return database
+
+
+def signer_of(request: Request) -> Signer:
+    """Return the signer of the running site (its secret, one salt per purpose)."""
+    signer: Signer = request.app.state.signer
+    return signer
 
 
 def now() -> datetime:

@@ -10,8 +10,9 @@ from starlette.responses import RedirectResponse, Response
 from pebbleblog import blog
 from pebbleblog.avatars import is_avatar_key, render_avatar
 from pebbleblog.errors import NotFound
-from pebbleblog.templating import absolute_url, url_path
+from pebbleblog.templating import url_path
 from pebbleblog.views.common import db_of, now, render, settings_of
+from pebbleblog.views.postpage import own_comment_ids, render_post_page
 
 AVATAR_CACHE = "public, max-age=31536000, immutable"
 
@@ -24,9 +25,9 @@ async def home(request: Request) -> Response:
         page = await blog.static_page(db_of(request), home_setting.removeprefix("page:"))
         return await _page_response(request, page)
     if home_setting == "latest-post" and "page" not in request.query_params:
-        latest = await blog.latest_post_page(db_of(request), settings, now())
+        latest = await blog.latest_post_page(db_of(request), settings, now(), own_comment_ids(request))
         if latest is not None:
-            return await _post_response(request, latest)
+            return await render_post_page(request, latest)
     return await post_list(request)
 
 
@@ -40,8 +41,8 @@ async def post_list(request: Request) -> Response:
 async def post(request: Request) -> Response:
     """Show one post with its approved comments."""
     slug = request.path_params["slug"]
-    page = await blog.post_page(db_of(request), settings_of(request), slug, now())
-    return await _post_response(request, page)
+    page = await blog.post_page(db_of(request), settings_of(request), slug, now(), own_comment_ids(request))
+    return await render_post_page(request, page)
 
 
 async def static_page(request: Request) -> Response:
@@ -95,23 +96,6 @@ def redirect_to(name: str) -> Callable[[Request], Awaitable[Response]]:
         return RedirectResponse(target, status_code=308)
 
     return redirect
-
-
-async def _post_response(request: Request, page: blog.PostPage) -> Response:
-    settings = settings_of(request)
-    canonical = absolute_url(request, settings, "post", slug=page.post.slug)
-    return await render(
-        request,
-        "post.html",
-        {
-            "post": page.post,
-            "older": page.older,
-            "newer": page.newer,
-            "comments": page.comments,
-            "canonical": canonical,
-            "is_permalink": request.url.path == url_path(request, "post", slug=page.post.slug),
-        },
-    )
 
 
 async def _page_response(request: Request, page: object) -> Response:

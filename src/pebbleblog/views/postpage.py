@@ -1,0 +1,123 @@
+"""The post page: the post, its thread, and the comment form in whatever state it is in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pebbleblog.blog import PostPage
+from pebbleblog.content.sanitize import COMMENT_TAGS
+from pebbleblog.security import (
+    COOKIE_FLASH,
+    COOKIE_MINE,
+    COOKIE_REMEMBER,
+    FORM_SALT,
+    MINE_LIMIT,
+    delete_cookie,
+)
+from pebbleblog.templating import absolute_url, url_path
+from pebbleblog.threads import CommentNode
+from pebbleblog.views.common import render, settings_of, signer_of
+
+FLASH_MESSAGES = {
+    "approved": "Thank you! Your comment is published.",
+    "pending": "Thank you! Your comment is awaiting moderation: until the site's owner approves it, "
+    "only you can see it.",
+    "edited": "Your changes are saved.",
+    "edited-pending": "Your changes are saved. The edited comment awaits moderation again.",
+    "deleted": "Your comment was deleted.",
+}
+
+
+@dataclass
+class CommentForm:
+    """The comment form as one page shows it: values, errors, preview, where it posts to."""
+
+    action: str
+    token: str
+    values: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    preview: CommentNode | None = None
+    parent: CommentNode | None = None
+    editing: int | None = None
+
+
+def own_comment_ids(request: Request) -> list[int]:
+    """Return the ids of the comments this browser posted (from its signed cookie)."""
+    value = signer_of(request).loads(COOKIE_MINE, request.cookies.get(COOKIE_MINE))
+    if not isinstance(value, list):
+        return []
+    return [v for v in value if isinstance(v, int)][-MINE_LIMIT:]
+
+
+def remembered(request: Request) -> dict[str, str]:
+    """Return the name, email and website the reader asked to be remembered."""
+    value = signer_of(request).loads(COOKIE_REMEMBER, request.cookies.get(COOKIE_REMEMBER))
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if k in ("name", "email", "website") and isinstance(v, str)}
+
+
+def new_form_token(request: Request, post_id: int) -> str:
+    """Return a signed token for a comment form on post ``post_id``, stamped with the time now."""
+    return signer_of(request).dumps(FORM_SALT, {"p": post_id})
+
+
+def blank_form(request: Request, page: PostPage) -> CommentForm:
+    """Return the form for a new comment (or a reply, with ?reply=ID), remembered fields filled in."""
+    values: dict[str, Any] = {"title": f"Re: {page.post.title}", "body": "", "parent": "", "remember": False}
+    saved = remembered(request)
+    values.update(saved, remember=bool(saved))
+    parent = None
+    reply = request.query_params.get("reply", "")
+    if reply.isascii() and reply.isdigit():
+        parent = page.approved_node(int(reply))
+        if parent is not None:
+            values.update(parent=str(parent.comment.id), title=parent.heading)
+    return CommentForm(
+        action=url_path(request, "comment:create", slug=page.post.slug),
+        token=new_form_token(request, page.post.id),
+        values=values,
+        parent=parent,
+    )
+
+
+async def render_post_page(
+    request: Request, page: PostPage, form: CommentForm | None = None, status_code: int = 200
+) -> Response:
+    """Render a post with its thread and comment form; personal content is never cached."""
+    settings = settings_of(request)
+    if form is None and page.comments_open:
+        form = blank_form(request, page)
+    flash_code = signer_of(request).loads(COOKIE_FLASH, request.cookies.get(COOKIE_FLASH), max_age=600)
+    response = await render(
+        request,
+        "post.html",
+        {
+            "post": page.post,
+            "older": page.older,
+            "newer": page.newer,
+            "comments": page.comments,
+            "comments_open": page.comments_open,
+            "editable": page.editable,
+            "form": form,
+            "flash": FLASH_MESSAGES.get(flash_code, "") if isinstance(flash_code, str) else "",
+            "noindex": page.has_own_pending,
+            "allowed_tags": sorted(COMMENT_TAGS),
+            "max_length": settings.comments.max_length,
+            "link_limit": settings.comments.link_limit,
+            "canonical": absolute_url(request, settings, "post", slug=page.post.slug),
+            "is_permalink": request.url.path == url_path(request, "post", slug=page.post.slug),
+            "action_token": new_form_token(request, page.post.id),
+        },
+        status_code=status_code,
+    )
+    if COOKIE_FLASH in request.cookies:
+        delete_cookie(response, request, COOKIE_FLASH)
+    if page.has_own_pending or COOKIE_REMEMBER in request.cookies or COOKIE_FLASH in request.cookies:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
