@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from pebbleblog.errors import PebbleError
 from pebbleblog.routes import build_routes
@@ -41,7 +42,10 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=build_routes(settings),
-        middleware=[Middleware(SecurityHeadersMiddleware)],
+        middleware=[
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.server.trusted_proxies)),
+            Middleware(SecurityHeadersMiddleware),
+        ],
         exception_handlers={
             PebbleError: errors.domain_error,
             HTTPException: errors.http_error,

@@ -1,17 +1,24 @@
-"""The ``pebbleblog`` command: init, serve, settings."""
+"""The ``pebbleblog`` command: init, serve, settings, and comment moderation."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from pebbleblog import moderation
+from pebbleblog.models import CommentStatus
 from pebbleblog.settings import SITE_DIR_ENV, SettingsError, describe_settings, load_settings
 from pebbleblog.site import SiteExistsError, init_site
+from pebbleblog.storage import Database
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+MODERATION_VERBS = {"approve": "approved", "spam": "spam", "trash": "trash", "restore": "pending"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reload", action="store_true", help="restart when code changes (dev)")
     serve.set_defaults(run=_serve)
 
+    _add_comment_commands(commands, common)
+
     show = commands.add_parser(
         "settings",
         parents=[common],
@@ -80,6 +89,85 @@ def _parser() -> argparse.ArgumentParser:
     )
     show.set_defaults(run=lambda args: print(describe_settings()) or EXIT_OK)
     return parser
+
+
+def _add_comment_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    listing = commands.add_parser(
+        "comments",
+        parents=[common],
+        help="list comments awaiting moderation",
+        description="List a site's comments in one state, newest first, with the reasons they got it.",
+    )
+    listing.add_argument("site_dir", metavar="SITE_DIR", type=Path)
+    listing.add_argument("--status", choices=[str(s) for s in CommentStatus], default="pending")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(run=_list_comments)
+    for verb, status in MODERATION_VERBS.items():
+        command = commands.add_parser(
+            verb,
+            parents=[common],
+            help=f"mark comments as {status}",
+            description=f"Move comments to the {status} state"
+            + (" (and trust their authors' browsers)." if verb == "approve" else "."),
+        )
+        command.add_argument("site_dir", metavar="SITE_DIR", type=Path)
+        command.add_argument("ids", metavar="ID", type=int, nargs="+", help="comment ids (see `comments`)")
+        command.set_defaults(run=_moderate, status=status)
+    rerender = commands.add_parser(
+        "rerender-comments",
+        parents=[common],
+        help="render every stored comment again with the current sanitiser",
+        description="Re-render all stored comments from their source, e.g. after the allowed markup changed.",
+    )
+    rerender.add_argument("site_dir", metavar="SITE_DIR", type=Path)
+    rerender.set_defaults(run=_rerender)
+
+
+def _with_database(site_dir: Path, work: Callable[[Database], Awaitable[int]]) -> int:
+    settings = load_settings(site_dir)
+
+    async def go() -> int:
+        db = Database(settings.database_path)
+        await db.open()
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
+def _list_comments(args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        found = await moderation.list_comments(db, CommentStatus(args.status), args.limit)
+        for c in found:
+            print(
+                f"#{c.id}  post {c.post_id}  {c.created_at:%Y-%m-%d %H:%M}  {c.author_name}"
+                f"{' <' + c.author_email + '>' if c.author_email else ''}"
+            )
+            print(f"    why: {'; '.join(c.reasons) or '-'}")
+            print("    " + " ".join(c.body_source.split())[:200])
+        print(f"{len(found)} {args.status} comment(s)")
+        return EXIT_OK
+
+    return _with_database(args.site_dir, work)
+
+
+def _moderate(args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        changed = await moderation.moderate(db, args.ids, CommentStatus(args.status), datetime.now(UTC))
+        print(f"{len(changed)} comment(s) now {args.status}")
+        return EXIT_OK if changed else EXIT_ERROR
+
+    return _with_database(args.site_dir, work)
+
+
+def _rerender(args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        print(f"re-rendered {await moderation.rerender_all(db)} comment(s)")
+        return EXIT_OK
+
+    return _with_database(args.site_dir, work)
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -223,6 +223,11 @@ async def submit(
     return comment
 
 
+async def list_comments(db: Database, status: CommentStatus, limit: int = 100) -> list[Comment]:
+    """Return comments in one state, newest first (the moderation queue)."""
+    return await store.list_by_status(db.reader, status, limit)
+
+
 async def get_comment(db: Database, comment_id: int) -> Comment | None:
     """Return the comment with ``comment_id``, in any state."""
     return await store.get_comment(db.reader, comment_id)
