@@ -112,7 +112,7 @@ async def test_a_broken_file_is_reported_and_the_rest_loads(settings: Settings, 
     assert "no-title.md: title must be a non-empty string" in problems
     assert "no-front.md: must start with a '+++' line" in problems
     assert "admin.md: The slug “admin” is used by the site itself" in problems
-    assert "comment 'x': there is no post with slug 'missing'" in problems
+    assert "comments.toml (comment #1): there is no post with slug 'missing'" in problems
     assert await counts(db) == (1, 0, 0)
 
 
@@ -125,3 +125,75 @@ async def test_two_files_with_one_slug_load_the_first_and_report_the_second(
     report = await load_content(db, settings, NOW)
     assert report.added["posts"] == 1
     assert "Another post already uses the slug “same”" in report.problems[0]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("posts/latin1.md", b'+++\ntitle = "Caf\xe9"\n+++\nx', "is not UTF-8 text; save it as UTF-8"),
+        ("posts/typo.md", b'+++\ntitle = "T"\nauthr = "me"\n+++\nx', "unknown key 'authr'"),
+        (
+            "posts/flag.md",
+            b'+++\ntitle = "T"\ncomments_open = "false"\n+++\nx',
+            "comments_open must be true or false",
+        ),
+        (
+            "posts/old.md",
+            b'+++\ntitle = "T"\ndate = 0001-01-01\n+++\nx',
+            "date must be a year from 1000 to 9998",
+        ),
+        ("comments.toml", b"comments = [1, 2]\n", "write each comment as a [[comments]] table"),
+    ],
+)
+async def test_more_broken_files_are_skipped_not_fatal(
+    settings: Settings, db: Database, name: str, content: bytes, message: str
+) -> None:
+    path = settings.content_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    write(settings.content_dir / "posts/good.md", '+++\ntitle = "Good"\n+++\nFine.\n')
+    (settings.content_dir / "posts/folder.md").mkdir()
+    report = await load_content(db, settings, NOW)
+    assert report.added["posts"] == 1
+    assert any(message in p for p in report.problems), report.problems
+    assert any("folder.md: cannot be read" in p for p in report.problems), report.problems
+
+
+def test_several_workers_loading_at_once_add_everything_once(tmp_path: Path) -> None:
+    import sqlite3
+    import subprocess
+    import sys
+
+    shutil.copytree(
+        REPO / "example_site",
+        tmp_path / "example_site",
+        ignore=shutil.ignore_patterns("*.db", "*.db-*", ".secret_key"),
+    )
+    shutil.copytree(REPO / "themes", tmp_path / "themes")
+    script = (
+        "import anyio, sys; from datetime import datetime, UTC\n"
+        "from pebbleblog import load_settings; from pebbleblog.storage import Database\n"
+        "from pebbleblog.sitecontent import load_content\n"
+        "async def go():\n"
+        "    s = load_settings(sys.argv[1]); db = Database(s.database_path); await db.open()\n"
+        "    r = await load_content(db, s, datetime.now(UTC)); await db.close()\n"
+        "    print(r.problems)\n"
+        "anyio.run(go)\n"
+    )
+    site = str(tmp_path / "example_site")
+    from pebbleblog import load_settings
+
+    load_settings(site, environ={})  # make the secret file first, as `serve` does
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, site], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [w.communicate(timeout=60)[0] for w in workers]
+    assert all(w.returncode == 0 for w in workers)
+    assert all(out.strip() == "[]" for out in outputs), outputs
+    with sqlite3.connect(tmp_path / "example_site" / "pebbleblog.db") as conn:
+        assert [
+            conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("posts", "pages", "comments")
+        ] == [1, 1, 1]
+    conn.close()

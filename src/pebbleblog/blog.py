@@ -28,6 +28,8 @@ from pebbleblog.storage import Database, comments, pages, posts, tags
 from pebbleblog.threads import CommentNode, build_thread
 
 MAX_PAGE_NUMBER = 1_000_000
+# Dates outside these years are refused when content is written, so every month can be archived.
+MIN_YEAR, MAX_YEAR = 1000, 9998
 # Slugs a static page cannot take, because a route already owns that first path segment.
 RESERVED_SLUGS = frozenset(
     {
@@ -118,7 +120,7 @@ async def tag_posts(
     """Return a tag and one page of its visible posts."""
     tag = await tags.get_tag(db.reader, slug)
     if tag is None:
-        raise NotFound(f"There is no tag called “{slug}”.")
+        raise NotFound(f"There is no tag called “{_short(slug)}”.")
     return tag, await _paginate(db, settings, number, now, tag_id=tag.id)
 
 
@@ -126,7 +128,7 @@ async def month_posts(
     db: Database, settings: Settings, year: int, month: int, number: int, now: datetime
 ) -> ResultPage[Post]:
     """Return one page of the posts published in a month of the site's time zone."""
-    if not (1 <= month <= 12 and 1970 <= year <= 9999):
+    if not (1 <= month <= 12 and MIN_YEAR <= year <= MAX_YEAR):
         raise NotFound(f"There is no month {year}/{month:02d} in the archive.")
     zone = settings.zone
     start = datetime(year, month, 1, tzinfo=zone)
@@ -157,7 +159,7 @@ async def post_page(
     """
     post = await posts.get_visible_post(db.reader, slug, now)
     if post is None:
-        raise NotFound(f"There is no post at “{slug}”. It may have moved or not be published yet.")
+        raise NotFound(f"There is no post at “{_short(slug)}”. It may have moved or not be published yet.")
     return await _post_page(db, settings, post, now, own_ids)
 
 
@@ -173,7 +175,7 @@ async def static_page(db: Database, slug: str) -> Page:
     """Return the published static page with ``slug``."""
     page = await pages.get_published_page(db.reader, slug)
     if page is None:
-        raise NotFound(f"There is no page at “{slug}”.")
+        raise NotFound(f"There is no page at “{_short(slug)}”.")
     return page
 
 
@@ -188,10 +190,16 @@ async def copyright_years(db: Database, settings: Settings, now: datetime) -> st
     return str(this_year) if first in (None, this_year) else f"{first}–{this_year}"
 
 
-async def create_post(db: Database, draft: PostDraft, now: datetime) -> int:
-    """Render a post's Markdown, check its slug is free, and store it; return its id."""
+async def create_post(db: Database, draft: PostDraft, now: datetime) -> int | None:
+    """Render a post's Markdown, check its slug is free, and store it; return its id.
+
+    A post whose ``source_key`` is already stored is left alone (None is returned), so loading
+    or importing the same source twice never duplicates anything.
+    """
     slug = draft.slug or slugify(draft.title)
     _check_slug(slug, "post")
+    if draft.published_at and not MIN_YEAR <= draft.published_at.year <= MAX_YEAR:
+        raise BadRequest(f"The date must be in the years {MIN_YEAR} to {MAX_YEAR}.")
     excerpt_source = draft.excerpt or first_paragraph(draft.body)
     status = draft.status
     if status is PostStatus.PUBLISHED and draft.published_at and draft.published_at > now:
@@ -210,9 +218,11 @@ async def create_post(db: Database, draft: PostDraft, now: datetime) -> int:
         author=draft.author,
         comments_open=draft.comments_open,
         source_key=draft.source_key,
-        tags=draft.tags,
+        tags=tuple(dict.fromkeys((slugify(t), t.strip()) for t in draft.tags if slugify(t))),
     )
     async with db.transaction() as tx:
+        if draft.source_key and await posts.get_post_id_by_source(tx, draft.source_key) is not None:
+            return None
         if await posts.slug_exists(tx, slug):
             raise BadRequest(f"Another post already uses the slug “{slug}”; choose another.")
         return await posts.insert_post(tx, record, now)
@@ -227,8 +237,11 @@ async def create_page(
     slug: str = "",
     status: PageStatus = PageStatus.PUBLISHED,
     source_key: str | None = None,
-) -> int:
-    """Render a static page's Markdown, check its slug is free, and store it; return its id."""
+) -> int | None:
+    """Render a static page's Markdown, check its slug is free, and store it; return its id.
+
+    As with posts, a page whose ``source_key`` is already stored is left alone (None).
+    """
     slug = slug or slugify(title)
     _check_slug(slug, "page")
     if slug in RESERVED_SLUGS:
@@ -243,9 +256,16 @@ async def create_page(
         source_key=source_key,
     )
     async with db.transaction() as tx:
+        if source_key and await pages.get_page_id_by_source(tx, source_key) is not None:
+            return None
         if await pages.slug_exists(tx, slug):
             raise BadRequest(f"Another page already uses the slug “{slug}”; choose another.")
         return await pages.insert_page(tx, record, now)
+
+
+def _short(text: str) -> str:
+    """Return text from the request short enough to repeat in a message."""
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _check_slug(slug: str, kind: str) -> None:

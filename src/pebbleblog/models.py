@@ -56,11 +56,6 @@ class Post:
     tags: tuple[Tag, ...] = ()
     comment_count: int = 0
 
-    @property
-    def has_excerpt(self) -> bool:
-        """Tell whether the author wrote an excerpt separate from the body."""
-        return bool(self.excerpt_html)
-
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -144,7 +139,7 @@ class PostInput:
     author: str = ""
     comments_open: bool = True
     source_key: str | None = None
-    tags: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()  # (slug, name) pairs
 
 
 @dataclass(frozen=True, slots=True)

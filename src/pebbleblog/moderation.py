@@ -16,11 +16,12 @@ from typing import Any
 
 from pebbleblog.content.markdown import render_comment
 from pebbleblog.content.sanitize import COMMENT_SANITIZER_VERSION
-from pebbleblog.errors import CommentRefused
+from pebbleblog.errors import BadRequest, CommentRefused
 from pebbleblog.models import Comment, CommentInput, CommentStatus, Post
 from pebbleblog.settings import CommentsSection, Settings
 from pebbleblog.storage import Connection, Database
 from pebbleblog.storage import comments as store
+from pebbleblog.storage import posts as post_store
 from pebbleblog.threads import CommentNode, build_thread
 
 MAX_NAME, MAX_EMAIL, MAX_WEBSITE, MAX_TITLE = 100, 254, 300, 200
@@ -226,6 +227,56 @@ async def submit(
 async def list_comments(db: Database, status: CommentStatus, limit: int = 100) -> list[Comment]:
     """Return comments in one state, newest first (the moderation queue)."""
     return await store.list_by_status(db.reader, status, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedComment:
+    """A comment carried over from elsewhere (a content file, another blog engine)."""
+
+    source_key: str
+    post_slug: str
+    author_name: str
+    body: str
+    created_at: datetime
+    status: CommentStatus = CommentStatus.APPROVED
+    author_email: str = ""
+    author_website: str = ""
+    title: str = ""
+    parent_key: str | None = None
+    reasons: tuple[str, ...] = ("imported",)
+
+
+async def import_comment(db: Database, item: ImportedComment) -> int | None:
+    """Store an imported comment once (None if its source key is already stored)."""
+    async with db.transaction() as tx:
+        if await store.get_comment_id_by_source(tx, item.source_key) is not None:
+            return None
+        post_id = await post_store.get_post_id_by_slug(tx, item.post_slug)
+        if post_id is None:
+            raise BadRequest(f"there is no post with slug {item.post_slug!r}")
+        parent_id = None
+        if item.parent_key:
+            parent_id = await store.get_comment_id_by_source(tx, item.parent_key)
+            if parent_id is None:
+                raise BadRequest(f"its parent {item.parent_key!r} must be imported before it")
+        return await store.insert_comment(
+            tx,
+            CommentInput(
+                post_id=post_id,
+                parent_id=parent_id,
+                author_name=item.author_name,
+                author_email=item.author_email,
+                author_website=item.author_website,
+                title=item.title,
+                body_source=item.body,
+                body_html=render_comment(item.body),
+                sanitizer_version=COMMENT_SANITIZER_VERSION,
+                status=item.status,
+                created_at=item.created_at,
+                source_key=item.source_key,
+                reasons=item.reasons,
+            ),
+        )
 
 
 async def get_comment(db: Database, comment_id: int) -> Comment | None:

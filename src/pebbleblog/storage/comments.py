@@ -13,11 +13,11 @@ from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
 
 async def insert_comment(tx: Connection, comment: CommentInput) -> int:
     """Insert a comment and return its id."""
-    comment_id = await tx.execute(
+    comment_id = await tx.insert(
         "INSERT INTO comments (post_id, parent_id, status, author_name, author_email,"
         " author_website, title, body_source, body_html, sanitizer_version, created_at,"
         " source_key, reasons, client_hash, commenter_token)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             comment.post_id,
             comment.parent_id,
@@ -36,7 +36,6 @@ async def insert_comment(tx: Connection, comment: CommentInput) -> int:
             comment.commenter_token,
         ),
     )
-    assert comment_id is not None, "INSERT must return a row id"
     return comment_id
 
 

@@ -22,7 +22,8 @@ BUSY_TIMEOUT_MS = 10_000
 def to_timestamp(moment: datetime) -> str:
     """Return the stored text form (UTC, second precision) of an aware datetime."""
     assert moment.tzinfo is not None, "timestamps must be timezone-aware"
-    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"  # %Y is not zero-padded before year 1000 on glibc
 
 
 def from_timestamp(text: str) -> datetime:
@@ -51,10 +52,16 @@ class Connection:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
-    async def execute(self, sql: str, params: Params = ()) -> int | None:
-        """Run a statement and return the id of the row it inserted, if any."""
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement and return how many rows it changed."""
         async with self._raw.execute(sql, params) as cursor:
-            return cursor.lastrowid
+            return int(cursor.rowcount)
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an ``INSERT ... RETURNING id`` and return the new row's id."""
+        value = await self.fetch_value(sql, params)
+        assert value is not None, "an insert must end with RETURNING id"
+        return int(value)
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         """Run a statement once per parameter set."""

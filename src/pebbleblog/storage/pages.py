@@ -12,9 +12,9 @@ from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
 async def insert_page(tx: Connection, page: PageInput, now: datetime) -> int:
     """Insert a static page and return its id."""
     stamp = to_timestamp(now)
-    page_id = await tx.execute(
+    page_id = await tx.insert(
         "INSERT INTO pages (slug, title, body_source, body_html, render_version, status,"
-        " created_at, updated_at, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, updated_at, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             page.slug,
             page.title,
@@ -27,7 +27,6 @@ async def insert_page(tx: Connection, page: PageInput, now: datetime) -> int:
             page.source_key,
         ),
     )
-    assert page_id is not None, "INSERT must return a row id"
     return page_id
 
 

@@ -18,12 +18,12 @@ _NEWEST_FIRST = "ORDER BY published_at DESC, id DESC"
 async def insert_post(tx: Connection, post: PostInput, now: datetime) -> int:
     """Insert a post with its tags and return its id."""
     stamp = to_timestamp(now)
-    post_id = await tx.execute(
+    post_id = await tx.insert(
         "INSERT INTO posts (slug, title, subtitle, excerpt_source, excerpt_html, body_source,"
         " body_html, render_version, status, author, published_at, created_at, updated_at,"
         " comments_open, source_key) VALUES (:slug, :title, :subtitle, :excerpt_source,"
         " :excerpt_html, :body_source, :body_html, :render_version, :status, :author,"
-        " :published_at, :created_at, :updated_at, :comments_open, :source_key)",
+        " :published_at, :created_at, :updated_at, :comments_open, :source_key) RETURNING id",
         {
             "slug": post.slug,
             "title": post.title,
@@ -42,12 +42,17 @@ async def insert_post(tx: Connection, post: PostInput, now: datetime) -> int:
             "source_key": post.source_key,
         },
     )
-    assert post_id is not None, "INSERT must return a row id"
     tag_ids = await ensure_tags(tx, post.tags)
     await tx.execute_many(
         "INSERT INTO post_tags (post_id, tag_id) VALUES (?, ?)", [(post_id, t) for t in tag_ids]
     )
     return post_id
+
+
+async def get_post_id_by_slug(conn: Connection, slug: str) -> int | None:
+    """Return the id of the post (in any state) with ``slug``."""
+    value = await conn.fetch_value("SELECT id FROM posts WHERE slug = ?", (slug,))
+    return None if value is None else int(value)
 
 
 async def get_post_id_by_source(conn: Connection, source_key: str) -> int | None:

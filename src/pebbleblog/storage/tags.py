@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable
 
 from pebbleblog.models import Tag
 from pebbleblog.storage.database import Connection
 
 
-def tag_slug(name: str) -> str:
-    """Return the URL slug of a tag name ('Low Back' -> 'low-back')."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-
-
-async def ensure_tags(tx: Connection, names: Iterable[str]) -> list[int]:
-    """Create any missing tags and return the ids of all of them, once each."""
+async def ensure_tags(tx: Connection, tags: Iterable[tuple[str, str]]) -> list[int]:
+    """Create any missing tags from (slug, name) pairs and return their ids, once each."""
     ids: list[int] = []
-    for name in names:
-        slug = tag_slug(name)
-        if not slug:
-            continue
+    for slug, name in tags:
         await tx.execute(
             "INSERT INTO tags (slug, name) VALUES (?, ?) ON CONFLICT (slug) DO NOTHING",
-            (slug, name.strip()),
+            (slug, name),
         )
         tag_id = int(await tx.fetch_value("SELECT id FROM tags WHERE slug = ?", (slug,)))
         if tag_id not in ids:
