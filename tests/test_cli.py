@@ -136,3 +136,36 @@ def test_init_then_serve_with_real_uvicorn(tmp_path: Path, workers: int) -> None
     with sqlite3.connect(tmp_path / "site" / "pebbleblog.db") as conn:
         assert conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
     conn.close()
+
+
+def test_cli_failures_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    results = [run("init", str(tmp_path / "file")), run("serve", str(tmp_path), "--port", "99999")]
+    assert main(["init", str(tmp_path / "s")]) == 0
+    config = tmp_path / "s" / "pebbleblog.toml"
+    config.write_text(
+        config.read_text().replace('home = "posts"', 'home = "posts"\ndatabase = "no/dir/x.db"')
+    )
+    results.append(run("serve", str(tmp_path / "s")))
+    for result in results:
+        assert result.returncode in (1, 2) and "Traceback" not in result.stderr, result.stderr
+    assert "not a port number from 1 to 65535" in results[1].stderr
+    assert "[site] database = 'no/dir/x.db': the folder" in results[2].stderr
+
+
+def test_init_title_with_quotes_and_newlines_makes_valid_toml(tmp_path: Path) -> None:
+    assert main(["init", str(tmp_path / "s"), "--title", 'A "B"\nC\\D']) == 0
+    from pebbleblog import load_settings
+
+    assert load_settings(tmp_path / "s", environ={}).site.title == 'A "B"\nC\\D'
+
+
+def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    assert main(["init", str(tmp_path / "s")]) == 0
+    with sqlite3.connect(tmp_path / "s" / "pebbleblog.db") as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    result = run("serve", str(tmp_path / "s"))
+    assert result.returncode == 1 and "newer than this pebbleblog knows" in result.stderr

@@ -326,3 +326,39 @@ def test_pages_are_valid_html(seed: Seeder, client: TestClient) -> None:
         parser = html5lib.HTMLParser(strict=True)
         parser.parse(client.get(path).text)  # raises on any parse error
         assert parser.errors == [], path
+
+
+def test_archive_edges_never_fail(client: TestClient) -> None:
+    for path in (
+        "/archive/9999/12/",
+        "/archive/9998/12/",
+        "/archive/0/1/",
+        "/archive/1000/1/",
+        "/archive/99999999999999999999/1/",
+    ):
+        assert client.get(path).status_code == 404, path
+    redirect = client.get("/archive/2024/05/", follow_redirects=False)
+    assert redirect.status_code == 301 and redirect.headers["location"] == "/archive/2024/5/"
+
+
+def test_a_page_cannot_take_a_slug_the_site_uses(seed: Seeder, client: TestClient) -> None:
+    from pebbleblog.errors import BadRequest
+
+    with pytest.raises(BadRequest, match="The slug “blog” is used by the site itself"):
+        seed(pages=[("Blog", "x")])
+    assert client.get("/blog/").status_code == 200
+
+
+def test_long_paths_are_not_echoed_whole(client: TestClient) -> None:
+    response = client.get("/posts/" + "a" * 5000 + "/")
+    assert response.status_code == 404 and len(response.text) < 6000
+
+
+def test_uploads_are_served_in_a_sandbox(settings, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    settings.uploads_dir.mkdir(exist_ok=True)
+    (settings.uploads_dir / "evil.html").write_text("<script>alert(1)</script>")
+    response = client.get("/uploads/evil.html")
+    assert response.status_code == 200
+    assert "sandbox" in response.headers["content-security-policy"]
+    assert "script-src" not in response.headers["content-security-policy"]
+    assert client.get("/uploads/../pebbleblog.toml").status_code == 404

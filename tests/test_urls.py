@@ -86,3 +86,22 @@ def test_site_templates_and_static_override_the_theme(site_dir) -> None:  # type
         assert page.select_one("footer .extra").text == "Licensed massage therapist"
         assert page.select_one("footer .powered-by") is not None
         assert client.get("/static/pebbleblog.css").text == "body { color: red; }"
+
+
+def test_a_site_template_can_extend_the_selected_theme(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pebbleblog import load_settings
+
+    theme = tmp_path / "mytheme" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "base.html").write_text(
+        '{% extends "default:base.html" %}'
+        '{% block sidebar %}<aside aria-label="x">THEME</aside>{% endblock %}'
+    )
+    write_config(tmp_path / "site", 'theme = "../mytheme"\n')
+    (tmp_path / "site" / "templates").mkdir()
+    (tmp_path / "site" / "templates" / "base.html").write_text(
+        '{% extends "theme:base.html" %}{% block footer %}<footer>SITE</footer>{% endblock %}'
+    )
+    with TestClient(create_app(load_settings(tmp_path / "site", environ={}))) as client:
+        page = BeautifulSoup(client.get("/").text, "html.parser")
+        assert page.select_one("aside").text == "THEME" and page.select_one("footer").text == "SITE"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -62,6 +63,11 @@ def create_app(settings: Settings) -> Starlette:
 def factory() -> Starlette:
     """Build the app for the site named by $PEBBLEBLOG_SITE_DIR (for ``uvicorn --factory``)."""
     site_dir = os.environ.get(SITE_DIR_ENV)
-    if not site_dir:
-        raise SettingsError([f"set {SITE_DIR_ENV} to the site directory"], source="environment")
-    return create_app(load_settings(site_dir))
+    try:
+        if not site_dir:
+            raise SettingsError([f"set {SITE_DIR_ENV} to the site directory"], source="environment")
+        return create_app(load_settings(site_dir))
+    except SettingsError as exc:
+        # Say what to fix without a traceback; uvicorn stops on SystemExit.
+        print(f"error: the site's settings cannot be used.\n  {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

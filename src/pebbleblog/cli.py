@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -36,7 +37,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SiteExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_ERROR
     return result
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
+    return int(text)
 
 
 def _version() -> str:
@@ -74,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("site_dir", metavar="SITE_DIR", type=Path)
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--reload", action="store_true", help="restart when code changes (dev)")
     serve.set_defaults(run=_serve)
@@ -170,6 +180,18 @@ def _rerender(args: argparse.Namespace) -> int:
     return _with_database(args.site_dir, work)
 
 
+async def _open_database(path: Path) -> str | None:
+    """Open (and migrate) the database once before the workers start; return a problem or None."""
+    db = Database(path)
+    try:
+        await db.open()
+    except (sqlite3.Error, RuntimeError) as exc:
+        return str(exc)
+    finally:
+        await db.close()
+    return None
+
+
 def _init(args: argparse.Namespace) -> int:
     site = init_site(args.site_dir, args.title)
     print(f"Created a new site in {site}\nServe it with:  pebbleblog serve {args.site_dir}")
@@ -190,7 +212,11 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1 or (args.workers > 1 and args.reload):
         print("error: --workers must be 1 or more, and --reload works with one worker only", file=sys.stderr)
         return EXIT_USAGE
-    load_settings(site_dir)  # fail here, with a clear message, rather than in every worker
+    settings = load_settings(site_dir)  # fail here, with a clear message, rather than in every worker
+    problem = asyncio.run(_open_database(settings.database_path))
+    if problem:
+        print(f"error: cannot open the database {settings.database_path}: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     os.environ[SITE_DIR_ENV] = str(site_dir)
     print(f"Serving {site_dir} at http://{args.host}:{args.port}/ (Ctrl+C to stop)")
     uvicorn.run(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from pebbleblog.settings import Settings
-from pebbleblog.templating import LayeredStaticFiles, static_dirs
+from pebbleblog.templating import LayeredStaticFiles, UploadedFiles, static_dirs
 from pebbleblog.views import comments, public
 
 
@@ -38,6 +37,6 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/avatars/{key}.svg", public.avatar, name="avatar"),
         Route("/admin/login", public.login, name="admin:login"),
         Mount("/static", LayeredStaticFiles(static_dirs(settings)), name="static"),
-        Mount("/uploads", StaticFiles(directory=settings.uploads_dir, check_dir=False), name="uploads"),
+        Mount("/uploads", UploadedFiles(directory=settings.uploads_dir, check_dir=False), name="uploads"),
         Route("/{slug}", public.static_page, name="page"),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from pathlib import Path
 
@@ -26,7 +27,7 @@ class SiteExistsError(Exception):
 
 def config_text(title: str, secret_key: str) -> str:
     """Return the starting pebbleblog.toml of a new site."""
-    title_toml = title.replace("\\", "\\\\").replace('"', '\\"')
+    title_toml = json.dumps(title, ensure_ascii=False)[1:-1]  # a JSON string is a valid TOML basic string
     return f'''# pebbleblog site configuration. Every setting: `pebbleblog settings`.
 # Keep this file private: secret_key signs cookies. In deployment you can leave secret_key out
 # and set PEBBLEBLOG_SITE_SECRET_KEY instead.

@@ -12,8 +12,8 @@ import logging
 import tomllib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import date, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any
 

@@ -1,7 +1,8 @@
 """The Jinja environment: the site's own templates, then the theme, then the built-in default.
 
 A theme (or a site) can extend the template it replaces through the ``default:`` prefix, e.g.
-``{% extends "default:base.html" %}``, as Datasette does. Autoescaping is always on; the one
+``{% extends "default:base.html" %}``, as Datasette does; a site's own template can extend the
+selected theme's with the ``theme:`` prefix. Autoescaping is always on; the one
 place that marks stored HTML as safe is :func:`trusted_html`.
 """
 
@@ -15,9 +16,11 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from pebbleblog.security import UPLOAD_HEADERS
 from pebbleblog.settings import BUILTIN_THEMES, NavLink, Settings
 from pebbleblog.threads import CommentNode
 
@@ -56,7 +59,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         chain.append(jinja2.FileSystemLoader(settings.templates_dir))
     if settings.theme_dir.resolve() != DEFAULT_THEME.resolve():
         chain.append(jinja2.FileSystemLoader(settings.theme_dir / "templates"))
-    chain += [jinja2.PrefixLoader({"default": default_loader}, delimiter=":"), default_loader]
+    theme_loader = jinja2.FileSystemLoader(settings.theme_dir / "templates")
+    prefixed = {"default": default_loader, "theme": theme_loader}
+    chain += [jinja2.PrefixLoader(prefixed, delimiter=":"), default_loader]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(chain),
         autoescape=True,
@@ -107,6 +112,15 @@ def tel_uri_number(phone: str) -> str:
 def local_time(settings: Settings, moment: datetime | None, fmt: str) -> str:
     """Format an aware datetime in the site's time zone."""
     return "" if moment is None else moment.astimezone(settings.zone).strftime(fmt)
+
+
+class UploadedFiles(StaticFiles):
+    """The site's uploads/ folder, each file served inside a CSP sandbox."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers.update(UPLOAD_HEADERS)
+        return response
 
 
 class LayeredStaticFiles(StaticFiles):

@@ -50,6 +50,12 @@ def load_settings(site_dir: str | Path, environ: Mapping[str, str] | None = None
     for key in raw:
         problems.append(_unknown(key, "", [*SECTIONS, "navigation"]))
     theme_dir = _resolve_theme(site_dir, sections["site"].theme, problems)
+    database_dir = (site_dir / sections["site"].database).parent
+    if not database_dir.is_dir():
+        problems.append(
+            f"[site] database = {sections['site'].database!r}: the folder {database_dir} does "
+            "not exist; create it or use a path inside the site directory"
+        )
     if problems:
         raise SettingsError(problems, source=str(config_path))
     site: SiteSection = sections["site"]

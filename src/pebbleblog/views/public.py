@@ -68,6 +68,9 @@ async def archive(request: Request) -> Response:
 async def month(request: Request) -> Response:
     """List the posts of one month."""
     year, month_ = request.path_params["year"], request.path_params["month"]
+    canonical = url_path(request, "month", year=year, month=month_)
+    if request.url.path != canonical:  # /archive/2017/05/ -> /archive/2017/5/
+        return RedirectResponse(canonical, status_code=301)
     number = blog.parse_page_number(request.query_params.get("page"))
     result = await blog.month_posts(db_of(request), settings_of(request), year, month_, number, now())
     return await render(request, "month.html", {"year": year, "month": month_, "result": result})

@@ -59,7 +59,14 @@ async def current_version(conn: aiosqlite.Connection) -> int:
 async def apply(conn: aiosqlite.Connection, target: int | None = None) -> list[int]:
     """Apply pending migrations up to ``target`` (default: all); return the versions applied."""
     applied = []
-    for migration in available():
+    known = available()
+    found = await current_version(conn)
+    if found > known[-1].version:
+        raise RuntimeError(
+            f"the database is at schema version {found}, newer than this pebbleblog "
+            f"knows ({known[-1].version}); upgrade pebbleblog or restore a backup"
+        )
+    for migration in known:
         if target is not None and migration.version > target:
             break
         await conn.execute("BEGIN IMMEDIATE")
