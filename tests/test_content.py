@@ -52,6 +52,16 @@ FORBIDDEN_TAGS = {
         '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
         "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
         "<!--><img src=x onerror=alert(1)>-->",
+        "<svg><p><style><img src=x onerror=alert(1)></style></p></svg>",  # namespace confusion
+        "<math><mi><mglyph><style><img src=x onerror=alert(1)>",
+        "<title><img src=x onerror=alert(1)></title>",
+        "<noscript><style></noscript><img src=x onerror=alert(1)>",  # bleach CVE-2020-6802 shape
+        "<select><template><style><img src=x onerror=alert(1)>",
+        "<a href='&#106;avascript:alert(1)'>x</a>",
+        "<a href='java\tscript:alert(1)'>x</a>",
+        "<a href=' javascript:alert(1)'>x</a>",
+        "<img src=x onerror\x0b=alert(1)>",
+        "<!-- --!><img src=x onerror=alert(1)> -->",
         '<form action="https://evil.example"><input name=a></form>',
         '<a href="data:text/html,<script>alert(1)</script>">x</a>',
     ],
