@@ -293,21 +293,27 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy(site) -> None:  # type: 
     # From an untrusted client, X-Forwarded-For is ignored: both posts count for the same client.
     with TestClient(app, client=("203.0.113.50", 1000)) as direct:
         assert send(direct, body="one").status_code == 303
-        spoofed = direct.post(POST_TO, data={**form_fields(direct), "name": "A", "body": "two", "action": "post"},
-                              headers={"x-forwarded-for": "198.51.100.1"})
+        spoofed = direct.post(
+            POST_TO,
+            data={**form_fields(direct), "name": "A", "body": "two", "action": "post"},
+            headers={"x-forwarded-for": "198.51.100.1"},
+        )
         assert spoofed.status_code == 429
     # From the trusted proxy (127.0.0.1 by default), each forwarded client counts on its own.
     with TestClient(app, client=("127.0.0.1", 1000)) as proxy:
         for n, address in enumerate(("198.51.100.2", "198.51.100.3")):
             data = {**form_fields(proxy), "name": "B", "body": f"via proxy {n}", "action": "post"}
-            response = proxy.post(POST_TO, data=data, headers={"x-forwarded-for": address},
-                                  follow_redirects=False)
+            response = proxy.post(
+                POST_TO, data=data, headers={"x-forwarded-for": address}, follow_redirects=False
+            )
             assert response.status_code == 303, response.text[:200]
 
 
 def test_a_refusal_on_a_closed_post_still_shows_the_typed_text(reader: TestClient) -> None:
     token = form_fields(reader)["token"]
-    response = reader.post("/posts/closed/comments",
-                           data={"token": token, "name": "Ann", "body": "My long thoughts", "action": "post"})
+    response = reader.post(
+        "/posts/closed/comments",
+        data={"token": token, "name": "Ann", "body": "My long thoughts", "action": "post"},
+    )
     assert response.status_code == 403
     assert page(response).select_one("#c-body").text == "My long thoughts"

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from pebbleblog import moderation
+from pebbleblog import comment_rules, moderation
+from pebbleblog.comment_rules import Client, CommentDraft, decide, validate
 from pebbleblog.content.markdown import render_comment
 from pebbleblog.errors import CommentRefused
 from pebbleblog.models import CommentStatus
-from pebbleblog.moderation import Client, CommentDraft, decide, validate
 from pebbleblog.settings import CommentsSection, Settings
 from pebbleblog.storage import Database
 from pebbleblog.storage import posts as post_store
@@ -148,7 +148,7 @@ def test_the_draft_is_trimmed_and_control_characters_dropped() -> None:
 )
 def test_form_timing_refusals(issued, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CommentRefused, match=message) as info:
-        moderation.check_form_timing(replace(CLIENT, form_issued_at=issued), RULES, NOW)
+        comment_rules.check_form_timing(replace(CLIENT, form_issued_at=issued), RULES, NOW)
     assert info.value.status_code == 400
 
 
@@ -157,10 +157,10 @@ def test_comments_close_per_post_and_after_n_days() -> None:
         comments_open = True
         published_at = NOW - timedelta(days=10)
 
-    assert moderation.comments_open(P(), RULES, NOW)  # type: ignore[arg-type]
-    assert not moderation.comments_open(P(), replace(RULES, close_after_days=7), NOW)  # type: ignore[arg-type]
+    assert comment_rules.comments_open(P(), RULES, NOW)  # type: ignore[arg-type]
+    assert not comment_rules.comments_open(P(), replace(RULES, close_after_days=7), NOW)  # type: ignore[arg-type]
     P.comments_open = False
-    assert not moderation.comments_open(P(), RULES, NOW)  # type: ignore[arg-type]
+    assert not comment_rules.comments_open(P(), RULES, NOW)  # type: ignore[arg-type]
 
 
 async def _post(db: Database):  # type: ignore[no-untyped-def]

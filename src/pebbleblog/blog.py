@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pebbleblog import moderation
+from pebbleblog import comment_rules, moderation
 from pebbleblog.content.markdown import RENDER_VERSION, first_paragraph, render_content
 from pebbleblog.errors import BadRequest, NotFound
 from pebbleblog.models import (
@@ -291,7 +291,7 @@ async def _post_page(
         older,
         newer,
         build_thread(shown, post.title, settings.secret),
-        comments_open=moderation.comments_open(post, settings.comments, now),
+        comments_open=comment_rules.comments_open(post, settings.comments, now),
         editable=editable,
     )
 

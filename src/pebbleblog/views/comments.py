@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pebbleblog import blog, moderation
+from pebbleblog.comment_rules import Client, CommentDraft, validate
 from pebbleblog.errors import CommentRefused, Forbidden
 from pebbleblog.models import Comment, CommentStatus
 from pebbleblog.security import (
@@ -41,7 +42,7 @@ async def create(request: Request) -> Response:
     """Preview or post a new comment (or reply) on a post."""
     check_same_origin(request)
     page, form = await _page_and_form(request)
-    draft = moderation.CommentDraft.from_form(form)
+    draft = CommentDraft.from_form(form)
     token = _text(form, "token")
     action = url_path(request, "comment:create", slug=page.post.slug)
     if _text(form, "action") == "preview":
@@ -62,7 +63,7 @@ async def create(request: Request) -> Response:
 async def edit_form(request: Request) -> Response:
     """Show the post with the reader's own comment loaded into the form for editing."""
     page, comment = await _own_editable(request)
-    draft = moderation.CommentDraft(
+    draft = CommentDraft(
         name=comment.author_name,
         email=comment.author_email,
         website=comment.author_website,
@@ -84,7 +85,7 @@ async def update(request: Request) -> Response:
     check_same_origin(request)
     page, comment = await _own_editable(request)
     form = await _read_form(request)
-    draft = moderation.CommentDraft.from_form(form)
+    draft = CommentDraft.from_form(form)
     token, action = _text(form, "token"), _edit_action(request, page, comment)
     if _text(form, "action") == "preview":
         return await _show_form(request, page, draft, token, action, preview=True, editing=comment.id)
@@ -143,7 +144,7 @@ async def _read_form(request: Request) -> FormData:
 async def _show_form(
     request: Request,
     page: blog.PostPage,
-    draft: moderation.CommentDraft,
+    draft: CommentDraft,
     token: str,
     action: str,
     *,
@@ -152,7 +153,7 @@ async def _show_form(
     editing: int | None = None,
 ) -> Response:
     settings = settings_of(request)
-    errors = moderation.validate(draft, settings.comments) if preview else {}
+    errors = validate(draft, settings.comments) if preview else {}
     if refusal is not None:
         errors = refusal.fields
         if refusal.renew_form:
@@ -179,10 +180,10 @@ def _commenter_token(request: Request) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _client(request: Request, form_token: str, post_id: int, commenter: str) -> moderation.Client:
+def _client(request: Request, form_token: str, post_id: int, commenter: str) -> Client:
     settings = settings_of(request)
     ip = request.client.host if request.client else ""
-    return moderation.Client(
+    return Client(
         ip=ip,
         client_hash=client_hash(settings.secret, ip),
         token=commenter,
@@ -199,7 +200,7 @@ def _back_to(request: Request, slug: str, comment_id: int) -> RedirectResponse:
 def _remember_posting(
     request: Request,
     response: Response,
-    draft: moderation.CommentDraft,
+    draft: CommentDraft,
     comment: Comment,
     new_commenter: str | None,
 ) -> None:
