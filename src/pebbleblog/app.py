@@ -18,9 +18,11 @@ from pebbleblog.routes import build_routes
 from pebbleblog.security import SecurityHeadersMiddleware, Signer
 from pebbleblog.settings import SITE_DIR_ENV, Settings, SettingsError, load_settings
 from pebbleblog.sitecontent import load_content
+from pebbleblog.sitestate import SiteState, SiteStateMiddleware
 from pebbleblog.storage import Database
 from pebbleblog.templating import make_templates
 from pebbleblog.views import errors
+from pebbleblog.views.admin.base import SignInRequired
 from pebbleblog.views.common import now
 
 log = logging.getLogger(__name__)
@@ -46,15 +48,18 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.server.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(SiteStateMiddleware),
         ],
         exception_handlers={
             PebbleError: errors.domain_error,
+            SignInRequired: errors.sign_in_required,
             HTTPException: errors.http_error,
             Exception: errors.server_error,
         },
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.site_state = SiteState(settings)
     app.state.templates = make_templates(settings)
     app.state.signer = Signer(settings.secret)
     return app

@@ -150,7 +150,12 @@ async def archive_months(db: Database, settings: Settings, now: datetime) -> lis
 
 
 async def post_page(
-    db: Database, settings: Settings, slug: str, now: datetime, own_ids: Sequence[int] = ()
+    db: Database,
+    settings: Settings,
+    slug: str,
+    now: datetime,
+    own_ids: Sequence[int] = (),
+    all_pending: bool = False,
 ) -> PostPage:
     """Return the post with ``slug``, its neighbours and its comments as a thread.
 
@@ -160,7 +165,17 @@ async def post_page(
     post = await posts.get_visible_post(db.reader, slug, now)
     if post is None:
         raise NotFound(f"There is no post at “{_short(slug)}”. It may have moved or not be published yet.")
-    return await _post_page(db, settings, post, now, own_ids)
+    return await _post_page(db, settings, post, now, own_ids, all_pending)
+
+
+async def renamed_post(db: Database, old_slug: str) -> str | None:
+    """Return the current slug of a post that was renamed from ``old_slug``."""
+    return await posts.current_slug_for(db.reader, "post", old_slug)
+
+
+async def renamed_page(db: Database, old_slug: str) -> str | None:
+    """Return the current slug of a page that was renamed from ``old_slug``."""
+    return await posts.current_slug_for(db.reader, "page", old_slug)
 
 
 async def latest_post_page(
@@ -169,6 +184,11 @@ async def latest_post_page(
     """Return the newest visible post's page, or None when nothing is published."""
     newest = await posts.list_visible_posts(db.reader, now, limit=1)
     return await _post_page(db, settings, newest[0], now, own_ids) if newest else None
+
+
+async def count_posts(db: Database, now: datetime) -> dict[str, int]:
+    """Return how many posts are published, scheduled and drafts."""
+    return await posts.count_by_state(db.reader, now)
 
 
 async def static_page(db: Database, slug: str) -> Page:
@@ -196,6 +216,17 @@ async def create_post(db: Database, draft: PostDraft, now: datetime) -> int | No
     A post whose ``source_key`` is already stored is left alone (None is returned), so loading
     or importing the same source twice never duplicates anything.
     """
+    record = post_record(draft, now)
+    async with db.transaction() as tx:
+        if draft.source_key and await posts.get_post_id_by_source(tx, draft.source_key) is not None:
+            return None
+        if await posts.slug_exists(tx, record.slug):
+            raise BadRequest(f"Another post already uses the slug “{record.slug}”; choose another.")
+        return await posts.insert_post(tx, record, now)
+
+
+def post_record(draft: PostDraft, now: datetime) -> PostInput:
+    """Check a draft and render it into the record storage keeps (HTML made once, here)."""
     slug = draft.slug or slugify(draft.title)
     _check_slug(slug, "post")
     if draft.published_at and not MIN_YEAR <= draft.published_at.year <= MAX_YEAR:
@@ -204,7 +235,9 @@ async def create_post(db: Database, draft: PostDraft, now: datetime) -> int | No
     status = draft.status
     if status is PostStatus.PUBLISHED and draft.published_at and draft.published_at > now:
         status = PostStatus.SCHEDULED
-    record = PostInput(
+    if status is PostStatus.SCHEDULED and (draft.published_at is None or draft.published_at <= now):
+        status = PostStatus.PUBLISHED
+    return PostInput(
         slug=slug,
         title=draft.title.strip(),
         subtitle=draft.subtitle.strip(),
@@ -220,12 +253,6 @@ async def create_post(db: Database, draft: PostDraft, now: datetime) -> int | No
         source_key=draft.source_key,
         tags=tuple(dict.fromkeys((slugify(t), t.strip()) for t in draft.tags if slugify(t))),
     )
-    async with db.transaction() as tx:
-        if draft.source_key and await posts.get_post_id_by_source(tx, draft.source_key) is not None:
-            return None
-        if await posts.slug_exists(tx, slug):
-            raise BadRequest(f"Another post already uses the slug “{slug}”; choose another.")
-        return await posts.insert_post(tx, record, now)
 
 
 async def create_page(
@@ -242,11 +269,23 @@ async def create_page(
 
     As with posts, a page whose ``source_key`` is already stored is left alone (None).
     """
-    slug = slug or slugify(title)
+    record = page_record(title, body, slug or slugify(title), status, source_key)
+    async with db.transaction() as tx:
+        if source_key and await pages.get_page_id_by_source(tx, source_key) is not None:
+            return None
+        if await pages.slug_exists(tx, record.slug):
+            raise BadRequest(f"Another page already uses the slug “{record.slug}”; choose another.")
+        return await pages.insert_page(tx, record, now)
+
+
+def page_record(
+    title: str, body: str, slug: str, status: PageStatus, source_key: str | None = None
+) -> PageInput:
+    """Check a page's slug and render its body into the record storage keeps."""
     _check_slug(slug, "page")
     if slug in RESERVED_SLUGS:
         raise BadRequest(f"The slug “{slug}” is used by the site itself; choose another.")
-    record = PageInput(
+    return PageInput(
         slug=slug,
         title=title.strip(),
         body_source=body,
@@ -255,12 +294,6 @@ async def create_page(
         status=status,
         source_key=source_key,
     )
-    async with db.transaction() as tx:
-        if source_key and await pages.get_page_id_by_source(tx, source_key) is not None:
-            return None
-        if await pages.slug_exists(tx, slug):
-            raise BadRequest(f"Another page already uses the slug “{slug}”; choose another.")
-        return await pages.insert_page(tx, record, now)
 
 
 def _short(text: str) -> str:
@@ -277,11 +310,19 @@ def _check_slug(slug: str, kind: str) -> None:
 
 
 async def _post_page(
-    db: Database, settings: Settings, post: Post, now: datetime, own_ids: Sequence[int]
+    db: Database,
+    settings: Settings,
+    post: Post,
+    now: datetime,
+    own_ids: Sequence[int],
+    all_pending: bool = False,
 ) -> PostPage:
     older, newer = await posts.get_neighbours(db.reader, post, now)
     shown = await comments.list_comments(db.reader, post.id, CommentStatus.APPROVED)
-    shown += await comments.list_own_pending(db.reader, post.id, own_ids)
+    if all_pending:  # a signed-in owner or moderator moderates from the post page
+        shown += await comments.list_comments(db.reader, post.id, CommentStatus.PENDING)
+    else:
+        shown += await comments.list_own_pending(db.reader, post.id, own_ids)
     shown.sort(key=lambda c: (c.created_at, c.id))
     editable = frozenset(
         [c.id for c in shown if c.id in own_ids and await moderation.editable(db, settings, c, own_ids, now)]

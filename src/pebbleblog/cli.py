@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sqlite3
 import sys
@@ -12,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pebbleblog import moderation
-from pebbleblog.models import CommentStatus
+from pebbleblog import accounts, moderation
+from pebbleblog.models import CommentStatus, Role
 from pebbleblog.settings import SITE_DIR_ENV, SettingsError, describe_settings, load_settings
 from pebbleblog.site import SiteExistsError, init_site
 from pebbleblog.storage import Database
@@ -34,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: the site's settings cannot be used.\n  {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except accounts.AccountError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_ERROR
     except SiteExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -90,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     _add_comment_commands(commands, common)
+    _add_account_commands(commands, common)
 
     show = commands.add_parser(
         "settings",
@@ -131,6 +136,59 @@ def _add_comment_commands(commands: Any, common: argparse.ArgumentParser) -> Non
     )
     rerender.add_argument("site_dir", metavar="SITE_DIR", type=Path)
     rerender.set_defaults(run=_rerender)
+
+
+def _add_account_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    create = commands.add_parser(
+        "create-admin",
+        parents=[common],
+        help="create an owner (or moderator) account",
+        description="Create an account for the admin. The password is asked for without echo, or read "
+        "from standard input when that is not a terminal (for scripts). There is no default password.",
+    )
+    create.add_argument("site_dir", metavar="SITE_DIR", type=Path)
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", choices=[str(r) for r in Role], default="owner")
+    create.set_defaults(run=_create_admin)
+    reset = commands.add_parser(
+        "set-password",
+        parents=[common],
+        help="set an account's password (signs out its sessions)",
+        description="Set a new password for an account; every session of that account ends.",
+    )
+    reset.add_argument("site_dir", metavar="SITE_DIR", type=Path)
+    reset.add_argument("--username", required=True)
+    reset.set_defaults(run=_set_password)
+
+
+def _read_password() -> str:
+    """Ask twice without echo on a terminal; read one line from a pipe."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise accounts.AccountError("The two passwords differ.")
+    return first
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        user = await accounts.create_user(
+            db, args.username, _read_password(), Role(args.role), datetime.now(UTC)
+        )
+        print(f"Created the {user.role} account {user.username!r}; sign in at /admin/login")
+        return EXIT_OK
+
+    return _with_database(args.site_dir, work)
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    async def work(db: Database) -> int:
+        await accounts.set_password(db, args.username, _read_password(), datetime.now(UTC))
+        print(f"Password changed for {args.username!r}; its sessions were signed out.")
+        return EXIT_OK
+
+    return _with_database(args.site_dir, work)
 
 
 def _with_database(site_dir: Path, work: Callable[[Database], Awaitable[int]]) -> int:

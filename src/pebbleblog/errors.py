@@ -50,10 +50,21 @@ class CommentRefused(PebbleError):
         self.renew_form = renew_form
 
 
+class FormInvalid(PebbleError):
+    """A form in the admin has fields to fix; ``fields`` says what, per field."""
+
+    title = "Please check the form"
+
+    def __init__(self, message: str, fields: dict[str, str]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
 STATUS_CODES: dict[type[PebbleError], int] = {
     NotFound: 404,
     BadRequest: 400,
     Forbidden: 403,
+    FormInvalid: 400,
 }
 
 

@@ -174,3 +174,33 @@ class CommentInput:
     reasons: tuple[str, ...] = ()
     client_hash: str = ""
     commenter_token: str = ""
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    MODERATOR = "moderator"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    password_hash: str
+    role: Role
+    created_at: datetime
+    password_changed_at: datetime
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role is Role.OWNER
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in browser: the user, the session's CSRF token, and its times."""
+
+    token_hash: str
+    user: User
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime

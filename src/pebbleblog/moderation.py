@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pebbleblog.comment_rules import (
     Client,
     CommentDraft,
+    Decision,
     check_form_timing,
     comments_open,
     decide,
@@ -42,6 +43,7 @@ async def submit(
         raise CommentRefused("Please correct the fields marked below.", status_code=400, fields=errors)
     body_html = render_comment(draft.body)
     async with db.transaction() as tx:
+        blocked = await store.blocked_reason(tx, draft.email, client.client_hash)
         if await store.find_duplicate(tx, post.id, draft.body, client.client_hash, draft.name):
             raise CommentRefused("You have already posted this comment here.", status_code=409)
         await _check_flood(tx, client, rules, now)
@@ -49,6 +51,8 @@ async def submit(
         decision = decide(
             draft, body_html, client, rules, trusted=await store.is_trusted(tx, client.token_hash)
         )
+        if blocked:
+            decision = Decision(CommentStatus.SPAM, [blocked])
         comment_id = await store.insert_comment(
             tx,
             CommentInput(

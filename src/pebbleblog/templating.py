@@ -74,7 +74,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     )
     env.globals["nav_href"] = jinja2.pass_context(lambda ctx, link: nav_href(ctx["request"], link))
     env.globals["avatar_src"] = jinja2.pass_context(
-        lambda ctx, node: avatar_src(ctx["request"], settings, node)
+        lambda ctx, node: avatar_src(ctx["request"], ctx["site"]["settings"], node)
     )
     env.filters["trusted"] = trusted_html
     env.filters["tel"] = tel_uri_number

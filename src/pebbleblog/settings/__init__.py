@@ -1,13 +1,15 @@
 """Site settings: declared in :mod:`.schema`, loaded and validated by :mod:`.loading`."""
 
-from pebbleblog.settings.loading import describe_settings, load_settings
+from pebbleblog.settings.loading import describe_settings, load_settings, with_overrides
 from pebbleblog.settings.schema import (
     BUILTIN_THEMES,
     CONFIG_FILE,
     SITE_DIR_ENV,
+    AdminSection,
     CommentsSection,
     ContactSection,
     FooterSection,
+    MailSection,
     NavLink,
     ServerSection,
     Settings,
@@ -16,6 +18,8 @@ from pebbleblog.settings.schema import (
 )
 
 __all__ = [
+    "AdminSection",
+    "MailSection",
     "BUILTIN_THEMES",
     "CONFIG_FILE",
     "SITE_DIR_ENV",
@@ -29,4 +33,5 @@ __all__ = [
     "SiteSection",
     "describe_settings",
     "load_settings",
+    "with_overrides",
 ]

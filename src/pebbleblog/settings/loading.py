@@ -69,6 +69,42 @@ def load_settings(site_dir: str | Path, environ: Mapping[str, str] | None = None
     )
 
 
+# What the admin may change: the file (and environment) keep secrets and deployment settings.
+EDITABLE_SECTIONS = ("site", "contact", "footer", "comments")
+NOT_EDITABLE = {"site.secret_key", "site.database", "site.theme", "site.base_url", "site.timezone"}
+
+
+def with_overrides(settings: Settings, overrides: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """Return ``settings`` with values stored in the database applied, and any problems found.
+
+    ``overrides`` maps ``'section.key'`` (or ``'navigation'``) to a value; an invalid or
+    non-editable override is reported and left out, so a bad row can never stop the site.
+    """
+    problems: list[str] = []
+    changes: dict[str, Any] = {}
+    for name in EDITABLE_SECTIONS:
+        current = getattr(settings, name)
+        table = {
+            k.split(".", 1)[1]: v
+            for k, v in overrides.items()
+            if k.startswith(name + ".") and k not in NOT_EDITABLE
+        }
+        if table:
+            merged = {f.name: getattr(current, f.name) for f in fields(current)}
+            merged.update({k: list(v) if isinstance(v, tuple) else v for k, v in table.items()})
+            merged = {k: list(v) if isinstance(v, tuple) else v for k, v in merged.items()}
+            before = len(problems)
+            built = _build(type(current), merged, f"[{name}]", problems)
+            if len(problems) == before:
+                changes[name] = built
+    if "navigation" in overrides:
+        before = len(problems)
+        navigation = _parse_navigation(overrides["navigation"], problems)
+        if len(problems) == before:
+            changes["navigation"] = navigation
+    return replace(settings, **changes), problems
+
+
 def describe_settings() -> str:
     """Return every setting with its default and help, as TOML comments (for docs and `init`)."""
     lines: list[str] = []

@@ -165,6 +165,10 @@ class NavLink:
         return self.url.split(":", 1)[1] if self.kind != "url" else self.url
 
 
+def _check_positive(value: int) -> str | None:
+    return None if value >= 1 else "must be a positive whole number"
+
+
 def _check_non_negative(value: int) -> str | None:
     return None if value >= 0 else "must be 0 (off) or a positive whole number"
 
@@ -256,12 +260,50 @@ class ServerSection:
     )
 
 
+def _check_security(value: str) -> str | None:
+    return None if value in ("starttls", "ssl", "none") else "must be 'starttls', 'ssl' or 'none'"
+
+
+@dataclass(frozen=True)
+class AdminSection:
+    """[admin]: sign-in sessions and throttling."""
+
+    session_idle_minutes: int = _setting(120, "Sign out a session unused for this long.", _check_positive)
+    session_max_hours: int = _setting(168, "Sign out every session this long after sign-in.", _check_positive)
+    login_attempts: int = _setting(
+        5,
+        "Failed sign-ins (per username, and per client) before further attempts are refused.",
+        _check_positive,
+    )
+    login_window_minutes: int = _setting(15, "How long failed sign-ins are counted.", _check_positive)
+
+
+@dataclass(frozen=True)
+class MailSection:
+    """[mail]: where notifications of held comments are sent (nothing is sent when host is empty)."""
+
+    host: str = _setting("", "SMTP server; empty: no mail is sent (the admin says so).")
+    port: int = _setting(587, "SMTP port.", _check_positive)
+    security: str = _setting(
+        "starttls", "'starttls', 'ssl' or 'none' (only for a local relay).", _check_security
+    )
+    username: str = _setting("", "SMTP user name, if the server needs one.")
+    password: str = _setting("", "SMTP password; prefer PEBBLEBLOG_MAIL_PASSWORD in deployment.")
+    sender: str = _setting("", "From address of notifications.")
+    recipients: tuple[str, ...] = _setting((), "Who is told about held comments.")
+    link_hours: int = _setting(
+        72, "How long the Approve / Spam / Trash links in a mail work.", _check_positive
+    )
+
+
 SECTIONS: dict[str, type] = {
     "site": SiteSection,
     "contact": ContactSection,
     "footer": FooterSection,
     "comments": CommentsSection,
     "server": ServerSection,
+    "admin": AdminSection,
+    "mail": MailSection,
 }
 
 
@@ -275,6 +317,8 @@ class Settings:
     footer: FooterSection = field(default_factory=FooterSection)
     comments: CommentsSection = field(default_factory=CommentsSection)
     server: ServerSection = field(default_factory=ServerSection)
+    admin: AdminSection = field(default_factory=AdminSection)
+    mail: MailSection = field(default_factory=MailSection)
     navigation: tuple[NavLink, ...] = ()
     theme_dir: Path = BUILTIN_THEMES / "default"
 

@@ -214,3 +214,90 @@ def _comment(row: sqlite3.Row) -> Comment:
         commenter_token=row["commenter_token"],
         updated_at=from_timestamp(row["updated_at"]) if row["updated_at"] else None,
     )
+
+
+async def count_by_status(conn: Connection) -> dict[str, int]:
+    """Return how many comments are in each state."""
+    rows = await conn.fetch_all("SELECT status, count(*) FROM comments GROUP BY status")
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def _queue_filter(status: CommentStatus, post_id: int | None, search: str) -> tuple[str, list[object]]:
+    clauses: list[str] = ["c.status = ?"]
+    params: list[object] = [str(status)]
+    if post_id is not None:
+        clauses.append("c.post_id = ?")
+        params.append(post_id)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append(
+            "(c.body_source LIKE ? ESCAPE '\\' OR c.author_name LIKE ? ESCAPE '\\'"
+            " OR c.author_email LIKE ? ESCAPE '\\')"
+        )
+        params += [pattern, pattern, pattern]
+    return " AND ".join(clauses), params
+
+
+async def list_queue(
+    conn: Connection, status: CommentStatus, *, post_id: int | None, search: str, limit: int, offset: int
+) -> list[tuple[Comment, str, str]]:
+    """Return (comment, post title, post slug) in one state, newest first, filtered."""
+    where, params = _queue_filter(status, post_id, search)
+    rows = await conn.fetch_all(
+        "SELECT c.*, p.title AS post_title, p.slug AS post_slug"
+        f" FROM comments c JOIN posts p ON p.id = c.post_id WHERE {where}"
+        " ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return [(_comment(r), str(r["post_title"]), str(r["post_slug"])) for r in rows]
+
+
+async def count_queue(conn: Connection, status: CommentStatus, *, post_id: int | None, search: str) -> int:
+    """Return how many comments :func:`list_queue` would list in all."""
+    where, params = _queue_filter(status, post_id, search)
+    return int(await conn.fetch_value(f"SELECT count(*) FROM comments c WHERE {where}", params))
+
+
+async def queue_ids(
+    conn: Connection, status: CommentStatus, *, post_id: int | None, search: str
+) -> list[int]:
+    """Return the ids of every comment matching a queue filter (for 'all matching' bulk actions)."""
+    where, params = _queue_filter(status, post_id, search)
+    return [int(r[0]) for r in await conn.fetch_all(f"SELECT c.id FROM comments c WHERE {where}", params)]
+
+
+async def delete_comments(tx: Connection, comment_ids: Sequence[int]) -> int:
+    """Delete comments for good (their replies go with them); return how many."""
+    deleted = 0
+    for comment_id in comment_ids:
+        deleted += await tx.execute("DELETE FROM comments WHERE id = ?", (comment_id,))
+    return deleted
+
+
+async def add_block(tx: Connection, kind: str, value: str, now: datetime) -> None:
+    """Add an email or client hash to the block list."""
+    await tx.execute(
+        "INSERT INTO blocked_commenters (kind, value, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (kind, value) DO NOTHING",
+        (kind, value, to_timestamp(now)),
+    )
+
+
+async def blocked_reason(conn: Connection, email: str, client_hash: str) -> str | None:
+    """Return why a commenter is on the block list, or None."""
+    row = await conn.fetch_one(
+        "SELECT kind FROM blocked_commenters"
+        " WHERE (kind = 'email' AND value = ?) OR (kind = 'client' AND value = ?) LIMIT 1",
+        (email.casefold(), client_hash),
+    )
+    return None if row is None else f"blocked commenter ({row[0]})"
+
+
+async def daily_counts(conn: Connection, since: datetime) -> list[tuple[str, str, int]]:
+    """Return (UTC day, status, count) of comments created since ``since``."""
+    rows = await conn.fetch_all(
+        "SELECT substr(created_at, 1, 10) AS day, status, count(*) FROM comments WHERE created_at >= ?"
+        " GROUP BY day, status ORDER BY day",
+        (to_timestamp(since),),
+    )
+    return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]

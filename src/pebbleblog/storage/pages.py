@@ -60,3 +60,38 @@ def _page(row: sqlite3.Row) -> Page:
         updated_at=from_timestamp(row["updated_at"]),
         source_key=row["source_key"],
     )
+
+
+async def list_all_pages(conn: Connection) -> list[Page]:
+    """Return every page in any state, by title."""
+    return [_page(r) for r in await conn.fetch_all("SELECT * FROM pages ORDER BY title")]
+
+
+async def get_page(conn: Connection, page_id: int) -> Page | None:
+    """Return the page with ``page_id`` in any state."""
+    row = await conn.fetch_one("SELECT * FROM pages WHERE id = ?", (page_id,))
+    return None if row is None else _page(row)
+
+
+async def update_page(tx: Connection, page_id: int, page: PageInput, now: datetime) -> None:
+    """Replace a page's fields."""
+    await tx.execute(
+        "UPDATE pages SET slug = ?, title = ?, body_source = ?, body_html = ?, render_version = ?,"
+        " status = ?, updated_at = ? WHERE id = ?",
+        (
+            page.slug,
+            page.title,
+            page.body_source,
+            page.body_html,
+            page.render_version,
+            str(page.status),
+            to_timestamp(now),
+            page_id,
+        ),
+    )
+
+
+async def delete_page(tx: Connection, page_id: int) -> bool:
+    """Delete a page; tell whether it existed."""
+    await tx.execute("DELETE FROM old_slugs WHERE kind = 'page' AND target_id = ?", (page_id,))
+    return await tx.execute("DELETE FROM pages WHERE id = ?", (page_id,)) > 0

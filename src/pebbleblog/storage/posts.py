@@ -141,6 +141,18 @@ async def first_publication_time(conn: Connection, now: datetime) -> datetime | 
     return None if value is None else from_timestamp(value)
 
 
+async def count_by_state(conn: Connection, now: datetime) -> dict[str, int]:
+    """Return how many posts are published (visible), scheduled (not yet due) and drafts."""
+    row = await conn.fetch_one(
+        f"SELECT sum(CASE WHEN {_VISIBLE} THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN status <> 'draft' AND published_at > :now THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN status = 'draft' THEN 1 ELSE 0 END) FROM posts",
+        {"now": to_timestamp(now)},
+    )
+    assert row is not None, "an aggregate always returns a row"
+    return {"published": int(row[0] or 0), "scheduled": int(row[1] or 0), "draft": int(row[2] or 0)}
+
+
 def _filters(
     now: datetime, tag_id: int | None, start: datetime | None, end: datetime | None
 ) -> tuple[str, dict[str, object]]:
@@ -194,3 +206,84 @@ def _post(row: sqlite3.Row) -> Post:
         comments_open=bool(row["comments_open"]),
         source_key=row["source_key"],
     )
+
+
+async def list_all_posts(conn: Connection, limit: int, offset: int) -> list[Post]:
+    """Return posts in every state, newest first (drafts without a date first)."""
+    rows = await conn.fetch_all(
+        "SELECT * FROM posts ORDER BY published_at IS NOT NULL, published_at DESC, id DESC LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return await _with_tags(conn, [_post(r) for r in rows])
+
+
+async def count_all_posts(conn: Connection) -> int:
+    """Return how many posts exist in any state."""
+    return int(await conn.fetch_value("SELECT count(*) FROM posts"))
+
+
+async def get_post(conn: Connection, post_id: int) -> Post | None:
+    """Return the post with ``post_id`` in any state."""
+    row = await conn.fetch_one("SELECT * FROM posts WHERE id = ?", (post_id,))
+    return None if row is None else (await _with_tags(conn, [_post(row)]))[0]
+
+
+async def update_post(tx: Connection, post_id: int, post: PostInput, now: datetime) -> None:
+    """Replace a post's fields and tags."""
+    await tx.execute(
+        "UPDATE posts SET slug = ?, title = ?, subtitle = ?, excerpt_source = ?, excerpt_html = ?,"
+        " body_source = ?, body_html = ?, render_version = ?, status = ?, author = ?, published_at = ?,"
+        " comments_open = ?, updated_at = ? WHERE id = ?",
+        (
+            post.slug,
+            post.title,
+            post.subtitle,
+            post.excerpt_source,
+            post.excerpt_html,
+            post.body_source,
+            post.body_html,
+            post.render_version,
+            str(post.status),
+            post.author,
+            to_timestamp(post.published_at) if post.published_at else None,
+            int(post.comments_open),
+            to_timestamp(now),
+            post_id,
+        ),
+    )
+    await tx.execute("DELETE FROM post_tags WHERE post_id = ?", (post_id,))
+    tag_ids = await ensure_tags(tx, post.tags)
+    await tx.execute_many(
+        "INSERT INTO post_tags (post_id, tag_id) VALUES (?, ?)", [(post_id, t) for t in tag_ids]
+    )
+
+
+async def delete_post(tx: Connection, post_id: int) -> bool:
+    """Delete a post with its comments; tell whether it existed."""
+    await tx.execute("DELETE FROM old_slugs WHERE kind = 'post' AND target_id = ?", (post_id,))
+    return await tx.execute("DELETE FROM posts WHERE id = ?", (post_id,)) > 0
+
+
+async def remember_old_slug(tx: Connection, kind: str, slug: str, target_id: int) -> None:
+    """Record that ``slug`` used to lead to a post or page (so the old address can redirect)."""
+    await tx.execute(
+        "INSERT INTO old_slugs (kind, slug, target_id) VALUES (?, ?, ?)"
+        " ON CONFLICT (kind, slug) DO UPDATE SET target_id = excluded.target_id",
+        (kind, slug, target_id),
+    )
+
+
+async def forget_old_slug(tx: Connection, kind: str, slug: str) -> None:
+    """Stop redirecting ``slug`` (a post or page is using it again)."""
+    await tx.execute("DELETE FROM old_slugs WHERE kind = ? AND slug = ?", (kind, slug))
+
+
+async def current_slug_for(conn: Connection, kind: str, old_slug: str) -> str | None:
+    """Return the current slug of the post or page that used to be at ``old_slug``."""
+    table = "posts" if kind == "post" else "pages"
+    value = await conn.fetch_value(
+        f"SELECT t.slug FROM old_slugs o JOIN {table} t ON t.id = o.target_id"
+        " WHERE o.kind = ? AND o.slug = ?",
+        (kind, old_slug),
+    )
+    return None if value is None else str(value)

@@ -8,15 +8,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pebbleblog import blog
+from pebbleblog import accounts, blog
+from pebbleblog.models import Session
 from pebbleblog.security import Signer
 from pebbleblog.settings import Settings
+from pebbleblog.sitestate import SETTINGS_SCOPE_KEY
 from pebbleblog.storage import Database
 
 
 def settings_of(request: Request) -> Settings:
     """Return the running site's settings."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = request.scope.get(SETTINGS_SCOPE_KEY) or request.app.state.settings
     return settings
 
 
@@ -37,6 +39,22 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+SESSION_COOKIE = "pb_session"
+
+
+async def optional_session(request: Request) -> Session | None:
+    """Return the signed-in session of this request, if any (looked up once per request)."""
+    if "pb_session" not in request.scope:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        request.scope["pb_session"] = (
+            await accounts.current_session(db_of(request), settings_of(request), token, now())
+            if token
+            else None
+        )
+    session: Session | None = request.scope["pb_session"]
+    return session
+
+
 async def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
@@ -52,6 +70,7 @@ async def render(
         "footer": settings.footer,
         "copyright_years": await blog.copyright_years(db_of(request), settings, now()),
         "version": __version__,
+        "viewer": await optional_session(request),
     }
     templates = request.app.state.templates
     response: Response = templates.TemplateResponse(

@@ -26,6 +26,13 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     return await _error_page(request, status_code_for(exc), exc.title, exc.message)
 
 
+async def sign_in_required(request: Request, exc: Exception) -> Response:
+    """Send a visitor of an admin page to the sign-in page, to come back afterwards."""
+    from pebbleblog.views.admin.base import sign_in_redirect
+
+    return sign_in_redirect(request)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     """Answer Starlette's HTTP errors (unknown route, wrong method) with a styled page."""
     assert isinstance(exc, HTTPException), "registered for HTTPException only"

@@ -11,7 +11,7 @@ from pebbleblog import blog
 from pebbleblog.avatars import is_avatar_key, render_avatar
 from pebbleblog.errors import NotFound
 from pebbleblog.templating import url_path
-from pebbleblog.views.common import db_of, now, render, settings_of
+from pebbleblog.views.common import db_of, now, optional_session, render, settings_of
 from pebbleblog.views.postpage import own_comment_ids, render_post_page
 
 AVATAR_CACHE = "public, max-age=31536000, immutable"
@@ -41,13 +41,28 @@ async def post_list(request: Request) -> Response:
 async def post(request: Request) -> Response:
     """Show one post with its approved comments."""
     slug = request.path_params["slug"]
-    page = await blog.post_page(db_of(request), settings_of(request), slug, now(), own_comment_ids(request))
+    staff = await optional_session(request) is not None
+    try:
+        page = await blog.post_page(
+            db_of(request), settings_of(request), slug, now(), own_comment_ids(request), all_pending=staff
+        )
+    except NotFound:
+        moved = await blog.renamed_post(db_of(request), slug)
+        if moved is None:
+            raise
+        return RedirectResponse(url_path(request, "post", slug=moved), status_code=301)
     return await render_post_page(request, page)
 
 
 async def static_page(request: Request) -> Response:
     """Show a static page."""
-    page = await blog.static_page(db_of(request), request.path_params["slug"])
+    try:
+        page = await blog.static_page(db_of(request), request.path_params["slug"])
+    except NotFound:
+        moved = await blog.renamed_page(db_of(request), request.path_params["slug"])
+        if moved is None:
+            raise
+        return RedirectResponse(url_path(request, "page", slug=moved), status_code=301)
     return await _page_response(request, page)
 
 
@@ -82,11 +97,6 @@ async def avatar(request: Request) -> Response:
     if not is_avatar_key(key):
         raise NotFound("There is no such avatar.")
     return Response(render_avatar(key), media_type="image/svg+xml", headers={"Cache-Control": AVATAR_CACHE})
-
-
-async def login(request: Request) -> Response:
-    """Show the owner's sign-in page (the admin is not part of this release yet)."""
-    return await render(request, "login.html", {})
 
 
 def redirect_to(name: str) -> Callable[[Request], Awaitable[Response]]:

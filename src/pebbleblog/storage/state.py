@@ -1,0 +1,39 @@
+"""Change counters and the site settings edited in the admin."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pebbleblog.storage.database import Connection, to_timestamp
+
+
+async def get_counters(conn: Connection) -> dict[str, int]:
+    """Return every change counter (one cheap query, run on each request)."""
+    rows = await conn.fetch_all("SELECT name, counter FROM change_counters")
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+async def bump_counter(tx: Connection, name: str) -> None:
+    """Record that data of kind ``name`` changed, so every worker notices."""
+    await tx.execute("UPDATE change_counters SET counter = counter + 1 WHERE name = ?", (name,))
+
+
+async def get_site_settings(conn: Connection) -> dict[str, Any]:
+    """Return the settings stored in the database, as {'section.key': value}."""
+    rows = await conn.fetch_all("SELECT key, value FROM site_settings")
+    return {str(r[0]): json.loads(r[1]) for r in rows}
+
+
+async def put_site_settings(tx: Connection, values: dict[str, Any], now: datetime) -> None:
+    """Store settings ({'section.key': value}); a value of None removes the override."""
+    for key, value in values.items():
+        if value is None:
+            await tx.execute("DELETE FROM site_settings WHERE key = ?", (key,))
+        else:
+            await tx.execute(
+                "INSERT INTO site_settings (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, json.dumps(value), to_timestamp(now)),
+            )

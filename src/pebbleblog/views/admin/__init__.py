@@ -1,0 +1,1 @@
+"""The admin: sign-in, moderation queue, editor, uploads, settings, users. Works without JavaScript."""

@@ -1,0 +1,56 @@
+"""Uploads (owner only): list, upload, delete."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pebbleblog import uploads
+from pebbleblog.errors import FormInvalid
+from pebbleblog.models import Session
+from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin, text
+from pebbleblog.views.common import settings_of
+
+
+@admin_page(owner_only=True)
+async def upload_list(request: Request, session: Session) -> Response:
+    """List the uploaded files."""
+    return await _page(request, session)
+
+
+@admin_action(owner_only=True, files=1, max_part_size=uploads.MAX_BYTES + 1024)
+async def upload(request: Request, session: Session, form: FormData) -> Response:
+    """Store an uploaded file after checking its size and content."""
+    file = form.get("file")
+    try:
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise FormInvalid("Choose a file to upload.", {"file": "Choose a file to upload."})
+        content = await file.read(uploads.MAX_BYTES + 1)
+        name = uploads.store(settings_of(request).uploads_dir, file.filename, content)
+    except FormInvalid as invalid:
+        return await _page(request, session, invalid)
+    return back_to(request, "admin:uploads", f"done=Uploaded+{name}+(link+it+as+upload:{name}).")
+
+
+@admin_action(owner_only=True)
+async def delete(request: Request, session: Session, form: FormData) -> Response:
+    """Delete an uploaded file."""
+    uploads.delete(settings_of(request).uploads_dir, text(form, "name"))
+    return back_to(request, "admin:uploads", "done=File+deleted.")
+
+
+async def _page(request: Request, session: Session, invalid: FormInvalid | None = None) -> Response:
+    return await render_admin(
+        request,
+        session,
+        "admin/uploads.html",
+        {
+            "files": uploads.list_uploads(settings_of(request).uploads_dir),
+            "errors": invalid.fields if invalid else {},
+            "message": invalid.message if invalid else "",
+            "max_mb": uploads.MAX_BYTES // (1024 * 1024),
+            "done": request.query_params.get("done", "")[:200],
+        },
+        status_code=400 if invalid else 200,
+    )
