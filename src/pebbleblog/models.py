@@ -204,3 +204,21 @@ class Session:
     csrf_token: str
     created_at: datetime
     last_seen_at: datetime
+
+
+class MailStatus(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class MailLogEntry:
+    """What happened to one notification for one recipient."""
+
+    id: int
+    comment_id: int | None
+    recipient: str
+    status: MailStatus
+    detail: str
+    created_at: datetime

@@ -21,6 +21,7 @@ from pebbleblog.security import (
     check_same_origin,
     client_hash,
     delete_cookie,
+    mark_csrf_protected,
     new_commenter_token,
     set_cookie,
     token_hash,
@@ -226,3 +227,10 @@ def _edit_action(request: Request, page: blog.PostPage, comment: Comment) -> str
 def _text(form: FormData, name: str) -> str:
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
+
+
+# The comment forms need no session: a same-origin check plus the signed form token (which also
+# carries the time the form was shown) protect them.
+create = mark_csrf_protected(create, "same origin + signed form token")
+update = mark_csrf_protected(update, "same origin + signed form token")
+delete = mark_csrf_protected(delete, "same origin + signed form token")

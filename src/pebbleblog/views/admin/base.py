@@ -69,13 +69,14 @@ def admin_action(
         async def handler(request: Request) -> Response:
             check_same_origin(request)
             session = await require_session(request, owner_only)
-            form = await request.form(max_files=files, max_fields=MAX_FIELDS, max_part_size=max_part_size)
-            sent = form.get("csrf")
-            if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf_token):
-                raise Forbidden(
-                    "This form has expired or did not come from this site. Reload the page and try again."
-                )
-            return await view(request, session, form)
+            limits = {"max_files": files, "max_fields": MAX_FIELDS, "max_part_size": max_part_size}
+            async with request.form(**limits) as form:
+                sent = form.get("csrf")
+                if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf_token):
+                    raise Forbidden(
+                        "This form has expired or did not come from this site. Reload the page and try again."
+                    )
+                return await view(request, session, form)
 
         return mark_csrf_protected(handler, "session token")
 
