@@ -134,3 +134,28 @@ def test_owner_writes_previews_schedules_uploads_and_links(
     with visitor.expect_download() as download:
         link.click()
     assert Path(download.value.path()).read_bytes() == PDF
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/login",
+        "/admin/",
+        "/admin/comments",
+        "/admin/posts/new",
+        "/admin/settings",
+        "/admin/uploads",
+        "/admin/users",
+    ],
+)
+def test_admin_screens_have_no_serious_accessibility_violations(
+    server: Server, new_context: Callable[..., BrowserContext], path: str
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+
+    page = new_context(server.url).new_page()
+    if path != "/admin/login":
+        sign_in_from_footer(page)
+    page.goto(path)
+    violations = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
