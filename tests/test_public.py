@@ -267,7 +267,7 @@ def test_site_wide_blocks_on_every_page(site_dir, seed: Seeder) -> None:  # type
             )
             powered = page.select_one(".powered-by")
             assert powered.get_text() == f"Powered by pebbleblog {__version__} | Login"
-            assert powered.select("a")[-1]["href"] == "/admin/login"
+            assert powered.select("a")[-1]["href"].startswith("/admin/login?next=/")
 
 
 def test_security_headers_on_every_response(client: TestClient) -> None:

@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pebbleblog import comment_rules, moderation
-from pebbleblog.content.markdown import RENDER_VERSION, first_paragraph, render_content
+from pebbleblog.content.markdown import (
+    RENDER_VERSION,
+    first_html_paragraph,
+    first_paragraph,
+    render_body,
+)
 from pebbleblog.errors import BadRequest, NotFound
 from pebbleblog.models import (
+    BodyFormat,
     CommentStatus,
     MonthCount,
     Page,
@@ -79,7 +85,7 @@ class PostPage:
 
 @dataclass(frozen=True, slots=True)
 class PostDraft:
-    """A post as its author wrote it (Markdown), before rendering."""
+    """A post as its author wrote it (Markdown, or HTML when imported), before rendering."""
 
     title: str
     body: str
@@ -92,6 +98,9 @@ class PostDraft:
     tags: tuple[str, ...] = ()
     comments_open: bool = True
     source_key: str | None = None
+    body_format: BodyFormat = BodyFormat.MARKDOWN
+    created_at: datetime | None = None  # None: now; imports keep the original times
+    updated_at: datetime | None = None
 
 
 def slugify(text: str) -> str:
@@ -231,7 +240,8 @@ def post_record(draft: PostDraft, now: datetime) -> PostInput:
     _check_slug(slug, "post")
     if draft.published_at and not MIN_YEAR <= draft.published_at.year <= MAX_YEAR:
         raise BadRequest(f"The date must be in the years {MIN_YEAR} to {MAX_YEAR}.")
-    excerpt_source = draft.excerpt or first_paragraph(draft.body)
+    html = draft.body_format is BodyFormat.HTML
+    excerpt_source = draft.excerpt or (first_html_paragraph if html else first_paragraph)(draft.body)
     status = draft.status
     if status is PostStatus.PUBLISHED and draft.published_at and draft.published_at > now:
         status = PostStatus.SCHEDULED
@@ -242,9 +252,9 @@ def post_record(draft: PostDraft, now: datetime) -> PostInput:
         title=draft.title.strip(),
         subtitle=draft.subtitle.strip(),
         excerpt_source=draft.excerpt,
-        excerpt_html=render_content(excerpt_source),
+        excerpt_html=render_body(excerpt_source, draft.body_format),
         body_source=draft.body,
-        body_html=render_content(draft.body),
+        body_html=render_body(draft.body, draft.body_format),
         render_version=RENDER_VERSION,
         status=status,
         published_at=draft.published_at or (now if status is not PostStatus.DRAFT else None),
@@ -252,6 +262,9 @@ def post_record(draft: PostDraft, now: datetime) -> PostInput:
         comments_open=draft.comments_open,
         source_key=draft.source_key,
         tags=tuple(dict.fromkeys((slugify(t), t.strip()) for t in draft.tags if slugify(t))),
+        body_format=draft.body_format,
+        created_at=draft.created_at,
+        updated_at=draft.updated_at,
     )
 
 
@@ -264,12 +277,17 @@ async def create_page(
     slug: str = "",
     status: PageStatus = PageStatus.PUBLISHED,
     source_key: str | None = None,
+    body_format: BodyFormat = BodyFormat.MARKDOWN,
+    times: tuple[datetime, datetime] | None = None,
 ) -> int | None:
-    """Render a static page's Markdown, check its slug is free, and store it; return its id.
+    """Render a static page's body, check its slug is free, and store it; return its id.
 
     As with posts, a page whose ``source_key`` is already stored is left alone (None).
+    ``times`` (created, updated) keeps an imported page's own times instead of ``now``.
     """
-    record = page_record(title, body, slug or slugify(title), status, source_key)
+    record = page_record(title, body, slug or slugify(title), status, source_key, body_format)
+    if times:
+        record = replace(record, created_at=times[0], updated_at=times[1])
     async with db.transaction() as tx:
         if source_key and await pages.get_page_id_by_source(tx, source_key) is not None:
             return None
@@ -279,7 +297,12 @@ async def create_page(
 
 
 def page_record(
-    title: str, body: str, slug: str, status: PageStatus, source_key: str | None = None
+    title: str,
+    body: str,
+    slug: str,
+    status: PageStatus,
+    source_key: str | None = None,
+    body_format: BodyFormat = BodyFormat.MARKDOWN,
 ) -> PageInput:
     """Check a page's slug and render its body into the record storage keeps."""
     _check_slug(slug, "page")
@@ -289,10 +312,11 @@ def page_record(
         slug=slug,
         title=title.strip(),
         body_source=body,
-        body_html=render_content(body),
+        body_html=render_body(body, body_format),
         render_version=RENDER_VERSION,
         status=status,
         source_key=source_key,
+        body_format=body_format,
     )
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pebbleblog import accounts, moderation
+from pebbleblog import accounts, cli_transfer, moderation
 from pebbleblog.models import CommentStatus, Role
 from pebbleblog.settings import SITE_DIR_ENV, SettingsError, describe_settings, load_settings
 from pebbleblog.site import SiteExistsError, init_site
@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_comment_commands(commands, common)
     _add_account_commands(commands, common)
+    cli_transfer.add_commands(commands, common)
 
     show = commands.add_parser(
         "settings",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pebbleblog.errors import CommentRefused
+from pebbleblog.forms import is_whole_number
 from pebbleblog.models import Comment, CommentStatus, Post
 from pebbleblog.settings import CommentsSection
 
@@ -118,7 +119,7 @@ def validate(draft: CommentDraft, rules: CommentsSection) -> dict[str, str]:
             f"Your comment is {len(draft.body)} characters; the limit is {rules.max_length}. "
             "Please shorten it (nothing was cut)."
         )
-    if draft.parent and not draft.parent.isdigit():
+    if draft.parent and not is_whole_number(draft.parent):
         errors["parent"] = "The comment you are replying to could not be found."
     return errors
 

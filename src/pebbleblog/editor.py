@@ -6,7 +6,7 @@ A renamed post or page keeps its old address working: the old slug is remembered
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pebbleblog import blog
 from pebbleblog.content.markdown import render_content
 from pebbleblog.errors import BadRequest, FormInvalid, NotFound
-from pebbleblog.models import Page, PageStatus, Post, PostStatus, ResultPage
+from pebbleblog.models import BodyFormat, Page, PageStatus, Post, PostStatus, ResultPage
 from pebbleblog.storage import Database, pages, posts
 
 PER_PAGE = 50
@@ -128,7 +128,7 @@ def preview_html(body: str) -> str:
 async def save_post(db: Database, post_id: int | None, form: PostForm, zone: ZoneInfo, now: datetime) -> int:
     """Create or update a post from the editor; return its id."""
     try:
-        record = blog.post_record(form.draft(zone), now)
+        record = blog.post_record(await _keep_format(db, post_id, form.draft(zone)), now)
     except BadRequest as exc:
         raise FormInvalid(exc.message, {"slug": exc.message}) from None
     async with db.transaction() as tx:
@@ -148,6 +148,12 @@ async def save_post(db: Database, post_id: int | None, form: PostForm, zone: Zon
             await posts.forget_old_slug(tx, "post", record.slug)
         await posts.update_post(tx, post_id, record, now)
         return post_id
+
+
+async def _keep_format(db: Database, post_id: int | None, draft: blog.PostDraft) -> blog.PostDraft:
+    """Keep an edited post's body format (an imported HTML body stays HTML)."""
+    old = None if post_id is None else await posts.get_post(db.reader, post_id)
+    return draft if old is None else replace(draft, body_format=old.body_format)
 
 
 async def delete_post(db: Database, post_id: int) -> None:
@@ -193,8 +199,10 @@ async def save_page(db: Database, page_id: int | None, values: Mapping[str, str]
 async def _update_page(
     db: Database, page_id: int, title: str, body: str, slug: str, status: PageStatus, now: datetime
 ) -> int:
+    old_page = await pages.get_page(db.reader, page_id)
+    body_format = old_page.body_format if old_page else BodyFormat.MARKDOWN
     try:
-        record = blog.page_record(title, body, slug, status)
+        record = blog.page_record(title, body, slug, status, body_format=body_format)
     except BadRequest as exc:
         raise FormInvalid(exc.message, {"slug": exc.message}) from None
     async with db.transaction() as tx:

@@ -21,6 +21,13 @@ class PageStatus(StrEnum):
     PUBLISHED = "published"
 
 
+class BodyFormat(StrEnum):
+    """What a post's or page's body source is written in: Markdown, or HTML (imported content)."""
+
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
 class CommentStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -55,6 +62,7 @@ class Post:
     source_key: str | None
     tags: tuple[Tag, ...] = ()
     comment_count: int = 0
+    body_format: BodyFormat = BodyFormat.MARKDOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,7 @@ class Page:
     created_at: datetime
     updated_at: datetime
     source_key: str | None
+    body_format: BodyFormat = BodyFormat.MARKDOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +149,9 @@ class PostInput:
     comments_open: bool = True
     source_key: str | None = None
     tags: tuple[tuple[str, str], ...] = ()  # (slug, name) pairs
+    body_format: BodyFormat = BodyFormat.MARKDOWN
+    created_at: datetime | None = None  # None: the time of writing (imports keep the original times)
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +165,9 @@ class PageInput:
     render_version: int
     status: PageStatus = PageStatus.PUBLISHED
     source_key: str | None = None
+    body_format: BodyFormat = BodyFormat.MARKDOWN
+    created_at: datetime | None = None  # None: the time of writing (imports keep the original times)
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +189,7 @@ class CommentInput:
     reasons: tuple[str, ...] = ()
     client_hash: str = ""
     commenter_token: str = ""
+    updated_at: datetime | None = None
 
 
 class Role(StrEnum):
@@ -222,3 +238,59 @@ class MailLogEntry:
     status: MailStatus
     detail: str
     created_at: datetime
+
+
+class RedirectKind(StrEnum):
+    """What an old address of imported content now leads to."""
+
+    POST = "post"
+    PAGE = "page"
+    TAG = "tag"
+    MONTH = "month"  # key 'YYYY/M'
+    UPLOAD = "upload"  # key: the file's path inside uploads/
+    HOME = "home"
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """An old address (path only, as the old site served it) answered with 301 to what it became."""
+
+    old_path: str
+    kind: RedirectKind
+    key: str
+    source: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedCommenter:
+    """A returning-commenter token the owner trusted by approving ``comment_id``."""
+
+    token_hash: str
+    trusted_at: datetime
+    comment_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedCommenter:
+    kind: str  # 'email' or 'client'
+    value: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OldSlug:
+    """A slug a post or page had before it was renamed, and the slug it has now."""
+
+    kind: str  # 'post' or 'page'
+    slug: str
+    current_slug: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSetting:
+    """A setting stored in the database ('section.key'), its decoded JSON value, and when it was set."""
+
+    key: str
+    value: object
+    updated_at: datetime

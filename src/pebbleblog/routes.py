@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from pebbleblog.settings import Settings
 from pebbleblog.templating import LayeredStaticFiles, UploadedFiles, static_dirs
 from pebbleblog.views import comments, public
-from pebbleblog.views.admin import auth, content, dashboard, files, moderation, site
+from pebbleblog.views.admin import auth, content, dashboard, files, mailactions, moderation, site
 
 
 def admin_routes() -> list[BaseRoute]:
@@ -29,6 +29,8 @@ def admin_routes() -> list[BaseRoute]:
         post("/admin/comments/empty-spam", moderation.empty_spam, "admin:empty-spam"),
         post("/admin/comments/{comment_id:int}/block", moderation.block, "admin:block"),
         post("/admin/comments/{comment_id:int}/moderate", moderation.moderate_one, "admin:moderate"),
+        Route("/admin/mail/{token}", mailactions.confirm, name="admin:mail-action"),
+        post("/admin/mail/{token}", mailactions.act, "admin:mail-action-do"),
         Route("/admin/posts", content.post_list, name="admin:posts"),
         Route("/admin/posts/new", content.post_new, name="admin:post-new"),
         post("/admin/posts/new", content.post_save, "admin:post-create"),

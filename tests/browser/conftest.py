@@ -1,20 +1,26 @@
-"""Browser-test fixtures: a real uvicorn server for a copy of the example site, and Debian's Chromium."""
+"""Browser-test fixtures: real uvicorn servers for copies of the example site, and Debian's Chromium."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from pebbleblog import load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,39 +57,93 @@ def _answers_http(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Copy example_site/ and themes/ side by side, so the site's ../themes/remaley path resolves."""
-    root = tmp_path_factory.mktemp("served")
-    shutil.copytree(REPO_ROOT / "example_site", root / "example_site", ignore=_SITE_STATE)
+def copy_example_site(root: Path, extra_config: str = "") -> Path:
+    """Copy example_site/ and themes/ side by side under ``root`` (so the site's ../themes/remaley
+    path resolves), append ``extra_config`` to its pebbleblog.toml, and return the site directory."""
+    site = root / "example_site"
+    shutil.copytree(REPO_ROOT / "example_site", site, ignore=_SITE_STATE)
     shutil.copytree(REPO_ROOT / "themes", root / "themes")
-    return root / "example_site"
+    if extra_config:
+        with open(site / "pebbleblog.toml", "a", encoding="utf-8") as config:
+            config.write("\n" + extra_config)
+    return site
 
 
-@pytest.fixture(scope="session")
-def base_url(example_site: Path) -> Iterator[str]:
-    """Serve the example site with ``pebbleblog serve`` (real uvicorn) and yield its base URL."""
+@dataclass(frozen=True)
+class Server:
+    """A running ``pebbleblog serve``: its base URL, site directory, log and worker process ids."""
+
+    url: str
+    site_dir: Path
+    log_path: Path
+    worker_pids: tuple[int, ...]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def database(self) -> Path:
+        return load_settings(self.site_dir).database_path
+
+    def cli(self, *args: str) -> str:
+        """Run ``python -m pebbleblog COMMAND SITE_DIR ARGS...`` on this site; return its output."""
+        command, *rest = args
+        result = subprocess.run(
+            [sys.executable, "-m", "pebbleblog", command, str(self.site_dir), *rest],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, f"pebbleblog {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+        return result.stdout
+
+    def approve(self, *ids: int) -> None:
+        """Approve comments through the real CLI, as the site's owner would."""
+        output = self.cli("approve", *map(str, ids))
+        assert f"{len(ids)} comment(s) now approved" in output, output
+
+    def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        """Read rows from the site's SQLite database (the file the server and the CLI write)."""
+        with closing(sqlite3.connect(self.database, timeout=10)) as db:
+            return db.execute(sql, params).fetchall()
+
+
+def _started_workers(log_path: Path, workers: int) -> tuple[int, ...] | None:
+    """Return the worker pids once all ``workers`` have finished their startup, else None."""
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    if log.count("Application startup complete.") < workers:
+        return None
+    return tuple(int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", log))
+
+
+@contextmanager
+def serve(site_dir: Path, workers: int = 1) -> Iterator[Server]:
+    """Serve ``site_dir`` with ``pebbleblog serve`` (real uvicorn) until the block ends."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = example_site.parent / "server.log"
+    log_path = site_dir.parent / f"server-{port}.log"
     command = [
         sys.executable,
         "-m",
         "pebbleblog",
         "serve",
-        str(example_site),
+        str(site_dir),
         "--port",
         str(port),
         "--host",
         "127.0.0.1",
+        "--workers",
+        str(workers),
     ]
     with (
         open(log_path, "wb") as log,
-        subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=example_site.parent) as server,
+        subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=site_dir.parent) as server,
     ):
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT
-            while not _answers_http(url + "/"):
+            while not (_answers_http(url + "/") and (pids := _started_workers(log_path, workers))):
                 if server.poll() is not None or time.monotonic() > deadline:
                     state = (
                         f"exited with code {server.returncode}"
@@ -93,7 +153,7 @@ def base_url(example_site: Path) -> Iterator[str]:
                     output = log_path.read_text(encoding="utf-8", errors="replace")
                     pytest.fail(f"`{' '.join(command)}` {state}. Its output:\n{output}", pytrace=False)
                 time.sleep(0.1)
-            yield url
+            yield Server(url=url, site_dir=site_dir, log_path=log_path, worker_pids=pids)
         finally:
             server.terminate()
             try:
@@ -101,6 +161,35 @@ def base_url(example_site: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+@pytest.fixture(scope="session")
+def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Copy example_site/ and themes/ side by side, with the default settings."""
+    return copy_example_site(tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture(scope="session")
+def base_url(example_site: Path) -> Iterator[str]:
+    """Serve the example site with ``pebbleblog serve`` (real uvicorn) and yield its base URL."""
+    with serve(example_site) as server:
+        yield server.url
+
+
+# Comments with no timing rules, so a test can post at once and as often as it needs. Comments are
+# still held (hold_unknown keeps its default, true) until the test approves them with the CLI.
+RELAXED_COMMENTS = "[comments]\nmin_seconds = 0\nflood_seconds = 0\nhourly_limit = 0\n"
+
+
+@pytest.fixture(scope="module")
+def relaxed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Serve a fresh copy of the example site, comment timing rules off, with two uvicorn workers.
+
+    Module scope: each test module gets its own site and database, so one module's comments do not
+    show up on another's pages."""
+    site = copy_example_site(tmp_path_factory.mktemp("relaxed"), RELAXED_COMMENTS)
+    with serve(site, workers=2) as server:
+        yield server
 
 
 # Package scope, not session: while the sync API is started, its asyncio loop counts as running in
@@ -142,3 +231,18 @@ def open_page(browser: Browser, base_url: str) -> Iterator[Callable[..., Page]]:
 def page(open_page: Callable[..., Page]) -> Page:
     """Give a page in a fresh browser context, relative URLs resolving against the server."""
     return open_page()
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Give a factory of fresh browser contexts (a separate reader each: own cookies); close them all."""
+    contexts: list[BrowserContext] = []
+
+    def new(base_url: str, **context_options: Any) -> BrowserContext:
+        context = browser.new_context(base_url=base_url, **context_options)
+        contexts.append(context)
+        return context
+
+    yield new
+    for context in contexts:
+        context.close()

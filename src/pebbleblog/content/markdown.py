@@ -1,6 +1,8 @@
-"""Markdown to safe HTML, once, at write time."""
+"""Markdown (or imported HTML) to safe HTML, once, at write time."""
 
 from __future__ import annotations
+
+import re
 
 from markdown_it import MarkdownIt
 
@@ -22,6 +24,25 @@ _comment_md = MarkdownIt("commonmark", {"html": True}).enable(["strikethrough"])
 def render_content(source: str) -> str:
     """Render a post or page body written in Markdown (raw HTML allowed, then sanitised)."""
     return clean_content_html(_content_md.render(source))
+
+
+def render_html(source: str) -> str:
+    """Render a body written in HTML (imported content): sanitised only, never run through Markdown."""
+    return clean_content_html(source)
+
+
+def render_body(source: str, body_format: str) -> str:
+    """Render a post or page body in its format ('markdown' or 'html')."""
+    return render_html(source) if body_format == "html" else render_content(source)
+
+
+_HTML_PARAGRAPH = re.compile(r"<p\b[^>]*>.*?</p\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def first_html_paragraph(source: str) -> str:
+    """Return the first ``<p>`` element of an HTML body (for automatic excerpts), or ''."""
+    found = _HTML_PARAGRAPH.search(source)
+    return found.group(0) if found else ""
 
 
 def render_comment(source: str) -> str:

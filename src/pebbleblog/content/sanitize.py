@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from functools import partial
+from html.parser import HTMLParser
 from typing import Any
 
 import bleach
 from bleach.linkifier import LinkifyFilter
 
-CONTENT_SANITIZER_VERSION = 1
+CONTENT_SANITIZER_VERSION = 2  # 2: tel: links allowed in posts and pages
 COMMENT_SANITIZER_VERSION = 1
 
 _INLINE = {
@@ -75,6 +76,8 @@ CONTENT_ATTRIBUTES: dict[str, list[str]] = {
 }
 COMMENT_ATTRIBUTES: dict[str, list[str]] = {"a": ["href", "title"], "abbr": ["title"]}
 PROTOCOLS = frozenset({"http", "https", "mailto"})
+# An author's own pages may link a phone number ("Call 555-0142 to book"); readers' comments may not.
+CONTENT_PROTOCOLS = PROTOCOLS | {"tel"}
 COMMENT_LINK_REL = "nofollow ugc noopener"
 
 # Elements whose *contents* are not text a reader should see: dropped whole before bleach runs.
@@ -87,7 +90,7 @@ _DROP_WITH_CONTENT = re.compile(
 _content_cleaner = bleach.Cleaner(
     tags=CONTENT_TAGS,
     attributes=CONTENT_ATTRIBUTES,
-    protocols=PROTOCOLS,
+    protocols=CONTENT_PROTOCOLS,
     strip=True,
     strip_comments=True,
 )
@@ -116,3 +119,35 @@ def clean_content_html(html: str) -> str:
 def clean_comment_html(html: str) -> str:
     """Return comment HTML reduced to the comment allow-list, links linkified and marked ugc."""
     return str(_comment_cleaner.clean(_DROP_WITH_CONTENT.sub("", html)))
+
+
+class _TextCollector(HTMLParser):
+    """Collect the text of an HTML fragment, leaving out elements whose contents are not text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN_TEXT:
+            self._hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_TEXT and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+_HIDDEN_TEXT = frozenset({"script", "style", "template", "noscript", "iframe", "object", "textarea", "title"})
+
+
+def plain_text(html: str) -> str:
+    """Return the text of an HTML fragment (tags dropped, entities decoded, spaces collapsed)."""
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    return " ".join("".join(collector.parts).split())

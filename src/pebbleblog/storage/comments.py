@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from pebbleblog.models import Comment, CommentInput, CommentStatus
+from pebbleblog.models import BlockedCommenter, Comment, CommentInput, CommentStatus, TrustedCommenter
 from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
 
 
@@ -16,8 +16,8 @@ async def insert_comment(tx: Connection, comment: CommentInput) -> int:
     comment_id = await tx.insert(
         "INSERT INTO comments (post_id, parent_id, status, author_name, author_email,"
         " author_website, title, body_source, body_html, sanitizer_version, created_at,"
-        " source_key, reasons, client_hash, commenter_token)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " source_key, reasons, client_hash, commenter_token, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             comment.post_id,
             comment.parent_id,
@@ -34,6 +34,7 @@ async def insert_comment(tx: Connection, comment: CommentInput) -> int:
             json.dumps(list(comment.reasons)),
             comment.client_hash,
             comment.commenter_token,
+            to_timestamp(comment.updated_at) if comment.updated_at else None,
         ),
     )
     return comment_id
@@ -177,7 +178,7 @@ async def has_replies(conn: Connection, comment_id: int) -> bool:
     return value is not None
 
 
-async def trust_token(tx: Connection, token_hash: str, comment_id: int, now: datetime) -> None:
+async def trust_token(tx: Connection, token_hash: str, comment_id: int | None, now: datetime) -> None:
     """Trust a returning-commenter token (its owner had a comment approved)."""
     await tx.execute(
         "INSERT INTO trusted_commenters (token_hash, trusted_at, comment_id) VALUES (?, ?, ?)"
@@ -301,3 +302,34 @@ async def daily_counts(conn: Connection, since: datetime) -> list[tuple[str, str
         (to_timestamp(since),),
     )
     return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+
+async def list_all_comments(conn: Connection) -> list[Comment]:
+    """Return every comment in any state, oldest first (for an export)."""
+    return [_comment(r) for r in await conn.fetch_all("SELECT * FROM comments ORDER BY created_at, id")]
+
+
+async def find_same_comment(
+    conn: Connection, post_id: int, created_at: datetime, author_name: str, body_source: str
+) -> int | None:
+    """Return the id of a comment with the same post, time, author and text (a restored one), if any."""
+    value = await conn.fetch_value(
+        "SELECT id FROM comments WHERE post_id = ? AND created_at = ? AND author_name = ? AND body_source = ?"
+        " LIMIT 1",
+        (post_id, to_timestamp(created_at), author_name, body_source),
+    )
+    return None if value is None else int(value)
+
+
+async def list_trusted(conn: Connection) -> list[TrustedCommenter]:
+    """Return every trusted returning-commenter token."""
+    rows = await conn.fetch_all(
+        "SELECT token_hash, trusted_at, comment_id FROM trusted_commenters ORDER BY trusted_at"
+    )
+    return [TrustedCommenter(str(r[0]), from_timestamp(r[1]), r[2]) for r in rows]
+
+
+async def list_blocks(conn: Connection) -> list[BlockedCommenter]:
+    """Return the block list."""
+    rows = await conn.fetch_all("SELECT kind, value, created_at FROM blocked_commenters ORDER BY id")
+    return [BlockedCommenter(str(r[0]), str(r[1]), from_timestamp(r[2])) for r in rows]

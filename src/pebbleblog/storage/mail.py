@@ -33,19 +33,6 @@ async def list_problems_since(conn: Connection, since: datetime, limit: int) -> 
     return [_entry(r) for r in rows]
 
 
-async def list_for_comment(conn: Connection, comment_id: int) -> list[MailLogEntry]:
-    """Return every notification recorded for one comment, oldest first."""
-    rows = await conn.fetch_all(
-        f"SELECT {_COLUMNS} FROM mail_log WHERE comment_id = ? ORDER BY id", (comment_id,)
-    )
-    return [_entry(r) for r in rows]
-
-
-async def count_all(conn: Connection) -> int:
-    """Return how many notifications were ever recorded."""
-    return int(await conn.fetch_value("SELECT count(*) FROM mail_log"))
-
-
 def _entry(row: sqlite3.Row) -> MailLogEntry:
     return MailLogEntry(
         id=row["id"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from pebbleblog.models import Page, PageInput, PageStatus
+from pebbleblog.models import BodyFormat, Page, PageInput, PageStatus
 from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
 
 
@@ -14,7 +14,8 @@ async def insert_page(tx: Connection, page: PageInput, now: datetime) -> int:
     stamp = to_timestamp(now)
     page_id = await tx.insert(
         "INSERT INTO pages (slug, title, body_source, body_html, render_version, status,"
-        " created_at, updated_at, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " created_at, updated_at, source_key, body_format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id",
         (
             page.slug,
             page.title,
@@ -22,9 +23,10 @@ async def insert_page(tx: Connection, page: PageInput, now: datetime) -> int:
             page.body_html,
             page.render_version,
             str(page.status),
-            stamp,
-            stamp,
+            to_timestamp(page.created_at) if page.created_at else stamp,
+            to_timestamp(page.updated_at) if page.updated_at else stamp,
             page.source_key,
+            str(page.body_format),
         ),
     )
     return page_id
@@ -59,6 +61,7 @@ def _page(row: sqlite3.Row) -> Page:
         created_at=from_timestamp(row["created_at"]),
         updated_at=from_timestamp(row["updated_at"]),
         source_key=row["source_key"],
+        body_format=BodyFormat(row["body_format"]),
     )
 
 
@@ -77,7 +80,7 @@ async def update_page(tx: Connection, page_id: int, page: PageInput, now: dateti
     """Replace a page's fields."""
     await tx.execute(
         "UPDATE pages SET slug = ?, title = ?, body_source = ?, body_html = ?, render_version = ?,"
-        " status = ?, updated_at = ? WHERE id = ?",
+        " status = ?, body_format = ?, updated_at = ? WHERE id = ?",
         (
             page.slug,
             page.title,
@@ -85,6 +88,7 @@ async def update_page(tx: Connection, page_id: int, page: PageInput, now: dateti
             page.body_html,
             page.render_version,
             str(page.status),
+            str(page.body_format),
             to_timestamp(now),
             page_id,
         ),

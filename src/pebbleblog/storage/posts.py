@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
 
-from pebbleblog.models import Post, PostInput, PostStatus, Tag
+from pebbleblog.models import BodyFormat, OldSlug, Post, PostInput, PostStatus, Tag
 from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
 from pebbleblog.storage.tags import ensure_tags, tags_for_posts
 
@@ -21,9 +21,10 @@ async def insert_post(tx: Connection, post: PostInput, now: datetime) -> int:
     post_id = await tx.insert(
         "INSERT INTO posts (slug, title, subtitle, excerpt_source, excerpt_html, body_source,"
         " body_html, render_version, status, author, published_at, created_at, updated_at,"
-        " comments_open, source_key) VALUES (:slug, :title, :subtitle, :excerpt_source,"
+        " comments_open, source_key, body_format) VALUES (:slug, :title, :subtitle, :excerpt_source,"
         " :excerpt_html, :body_source, :body_html, :render_version, :status, :author,"
-        " :published_at, :created_at, :updated_at, :comments_open, :source_key) RETURNING id",
+        " :published_at, :created_at, :updated_at, :comments_open, :source_key, :body_format)"
+        " RETURNING id",
         {
             "slug": post.slug,
             "title": post.title,
@@ -36,10 +37,11 @@ async def insert_post(tx: Connection, post: PostInput, now: datetime) -> int:
             "status": str(post.status),
             "author": post.author,
             "published_at": to_timestamp(post.published_at) if post.published_at else None,
-            "created_at": stamp,
-            "updated_at": stamp,
+            "created_at": to_timestamp(post.created_at) if post.created_at else stamp,
+            "updated_at": to_timestamp(post.updated_at) if post.updated_at else stamp,
             "comments_open": int(post.comments_open),
             "source_key": post.source_key,
+            "body_format": str(post.body_format),
         },
     )
     tag_ids = await ensure_tags(tx, post.tags)
@@ -205,6 +207,7 @@ def _post(row: sqlite3.Row) -> Post:
         updated_at=from_timestamp(row["updated_at"]),
         comments_open=bool(row["comments_open"]),
         source_key=row["source_key"],
+        body_format=BodyFormat(row["body_format"]),
     )
 
 
@@ -233,7 +236,7 @@ async def update_post(tx: Connection, post_id: int, post: PostInput, now: dateti
     await tx.execute(
         "UPDATE posts SET slug = ?, title = ?, subtitle = ?, excerpt_source = ?, excerpt_html = ?,"
         " body_source = ?, body_html = ?, render_version = ?, status = ?, author = ?, published_at = ?,"
-        " comments_open = ?, updated_at = ? WHERE id = ?",
+        " comments_open = ?, body_format = ?, updated_at = ? WHERE id = ?",
         (
             post.slug,
             post.title,
@@ -247,6 +250,7 @@ async def update_post(tx: Connection, post_id: int, post: PostInput, now: dateti
             post.author,
             to_timestamp(post.published_at) if post.published_at else None,
             int(post.comments_open),
+            str(post.body_format),
             to_timestamp(now),
             post_id,
         ),
@@ -287,3 +291,13 @@ async def current_slug_for(conn: Connection, kind: str, old_slug: str) -> str | 
         (kind, old_slug),
     )
     return None if value is None else str(value)
+
+
+async def list_old_slugs(conn: Connection) -> list[OldSlug]:
+    """Return every remembered old slug with the current slug it leads to."""
+    rows = await conn.fetch_all(
+        "SELECT o.kind, o.slug, coalesce(p.slug, g.slug) FROM old_slugs o"
+        " LEFT JOIN posts p ON o.kind = 'post' AND p.id = o.target_id"
+        " LEFT JOIN pages g ON o.kind = 'page' AND g.id = o.target_id ORDER BY o.kind, o.slug"
+    )
+    return [OldSlug(str(r[0]), str(r[1]), str(r[2])) for r in rows if r[2] is not None]

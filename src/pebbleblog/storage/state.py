@@ -6,7 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pebbleblog.storage.database import Connection, to_timestamp
+from pebbleblog.models import StoredSetting
+from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
 
 
 async def get_counters(conn: Connection) -> dict[str, int]:
@@ -37,3 +38,9 @@ async def put_site_settings(tx: Connection, values: dict[str, Any], now: datetim
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (key, json.dumps(value), to_timestamp(now)),
             )
+
+
+async def list_setting_rows(conn: Connection) -> list[StoredSetting]:
+    """Return every stored setting with its value and when it was set, by key."""
+    rows = await conn.fetch_all("SELECT key, value, updated_at FROM site_settings ORDER BY key")
+    return [StoredSetting(str(r[0]), json.loads(r[1]), from_timestamp(r[2])) for r in rows]

@@ -39,3 +39,9 @@ async def tags_for_posts(conn: Connection, post_ids: list[int]) -> list[tuple[in
         post_ids,
     )
     return [(r[0], Tag(r[1], r[2], r[3])) for r in rows]
+
+
+async def list_tags(conn: Connection) -> list[Tag]:
+    """Return every tag, in the order they were created."""
+    rows = await conn.fetch_all("SELECT id, slug, name FROM tags ORDER BY id")
+    return [Tag(r["id"], r["slug"], r["name"]) for r in rows]

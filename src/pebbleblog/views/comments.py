@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pebbleblog import blog, moderation
+from pebbleblog import blog, moderation, notify
 from pebbleblog.comment_rules import Client, CommentDraft, validate
 from pebbleblog.errors import CommentRefused, Forbidden
+from pebbleblog.forms import is_whole_number
 from pebbleblog.models import Comment, CommentStatus
 from pebbleblog.security import (
     COOKIE_COMMENTER,
@@ -26,7 +30,7 @@ from pebbleblog.security import (
     set_cookie,
     token_hash,
 )
-from pebbleblog.templating import url_path
+from pebbleblog.templating import absolute_url, url_path
 from pebbleblog.views.common import db_of, now, settings_of, signer_of
 from pebbleblog.views.postpage import (
     CommentForm,
@@ -58,6 +62,8 @@ async def create(request: Request) -> Response:
         return await _show_form(request, page, draft, token, action, refusal=refusal)
     response = _back_to(request, page.post.slug, comment.id)
     _remember_posting(request, response, draft, comment, None if commenter else client.token)
+    if notify.should_notify(settings_of(request), comment):
+        response.background = _notification(request, page.post.title, comment)
     return response
 
 
@@ -159,7 +165,7 @@ async def _show_form(
         errors = refusal.fields
         if refusal.renew_form:
             token = new_form_token(request, page.post.id)
-    parent = page.approved_node(int(draft.parent)) if draft.parent.isdigit() else None
+    parent = page.approved_node(int(draft.parent)) if is_whole_number(draft.parent) else None
     form = CommentForm(
         action=action,
         token=token,
@@ -218,6 +224,18 @@ def _remember_posting(
         delete_cookie(response, request, COOKIE_REMEMBER)
     flash = "approved" if comment.status is CommentStatus.APPROVED else "pending"
     set_cookie(response, request, COOKIE_FLASH, signer.dumps(COOKIE_FLASH, flash), 600)
+
+
+def _notification(request: Request, post_title: str, comment: Comment) -> BackgroundTask:
+    """Return the task that mails the owner about a held comment; Starlette runs it after the response."""
+    settings = settings_of(request)
+
+    def url_for(name: str, /, **params: Any) -> str:
+        return absolute_url(request, settings, name, **params)
+
+    return BackgroundTask(
+        notify.notify_held, db_of(request), settings, signer_of(request), post_title, comment, url_for, now()
+    )
 
 
 def _edit_action(request: Request, page: blog.PostPage, comment: Comment) -> str:

@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from pebbleblog.errors import PebbleError, status_code_for
 from pebbleblog.views.common import render
+from pebbleblog.views.moved import old_address
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,10 @@ _HTTP_MESSAGES = {
 async def domain_error(request: Request, exc: Exception) -> Response:
     """Answer a domain error with its status and message."""
     assert isinstance(exc, PebbleError), "registered for PebbleError only"
-    return await _error_page(request, status_code_for(exc), exc.title, exc.message)
+    status = status_code_for(exc)
+    if status == 404 and (moved := await old_address(request)):
+        return moved
+    return await _error_page(request, status, exc.title, exc.message)
 
 
 async def sign_in_required(request: Request, exc: Exception) -> Response:
@@ -36,6 +40,8 @@ async def sign_in_required(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     """Answer Starlette's HTTP errors (unknown route, wrong method) with a styled page."""
     assert isinstance(exc, HTTPException), "registered for HTTPException only"
+    if exc.status_code == 404 and (moved := await old_address(request)):
+        return moved
     title, message = _HTTP_MESSAGES.get(exc.status_code, ("Request refused", str(exc.detail)))
     return await _error_page(request, exc.status_code, title, message, exc.headers)
 

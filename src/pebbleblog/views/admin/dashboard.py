@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pebbleblog import blog, queue
+from pebbleblog import blog, notify, queue
 from pebbleblog.charts import comments_chart
 from pebbleblog.models import CommentStatus, Session
 from pebbleblog.views.admin.base import admin_page, render_admin
@@ -26,5 +26,6 @@ async def dashboard(request: Request, session: Session) -> Response:
             "recent": recent.items[:10],
             "chart": comments_chart(await queue.daily_activity(db, now())),
             "mail_configured": bool(settings_of(request).mail.host),
+            "mail_problems": await notify.recent_problems(db, now()),
         },
     )

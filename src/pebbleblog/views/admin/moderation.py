@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pebbleblog import blog, queue
 from pebbleblog.errors import BadRequest
+from pebbleblog.forms import is_whole_number
 from pebbleblog.models import CommentStatus, Session
 from pebbleblog.templating import url_path
 from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin, text
@@ -47,7 +48,7 @@ async def comments_bulk(request: Request, session: Session, form: FormData) -> R
     """Apply a bulk action to the selected comments (or to all matching the filter)."""
     action = text(form, "action")
     where = _filter(form)
-    ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
+    ids = [int(v) for v in form.getlist("ids") if is_whole_number(v)]
     changed = await queue.apply(
         db_of(request), action, ids, where if text(form, "all") == "1" else None, now()
     )
@@ -89,9 +90,7 @@ def _filter(values: object) -> queue.QueueFilter:
     status = (
         CommentStatus(raw_status) if raw_status in {str(s) for s in CommentStatus} else CommentStatus.PENDING
     )
-    post_id = (
-        int(raw_post) if isinstance(raw_post, str) and raw_post.isdigit() and len(raw_post) < 12 else None
-    )
+    post_id = int(raw_post) if is_whole_number(raw_post, 12) else None
     search = get("q", "")
     return queue.QueueFilter(status, post_id, search.strip()[:200] if isinstance(search, str) else "")
 

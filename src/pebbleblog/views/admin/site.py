@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pebbleblog import accounts, sitestate
+from pebbleblog.forms import is_whole_number
 from pebbleblog.models import Role, Session
 from pebbleblog.settings import Settings
 from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin, text
@@ -171,7 +172,7 @@ def _parse(form: FormData) -> dict[str, Any]:
         values[key] = [line.strip() for line in text(form, key).splitlines() if line.strip()]
     for key in NUMBER_FIELDS:
         raw = text(form, key).strip()
-        values[key] = int(raw) if raw.isdigit() and len(raw) < 10 else raw
+        values[key] = int(raw) if is_whole_number(raw, 9) else raw
     for key in FLAG_FIELDS:
         values[key] = text(form, key) == "on"
     values["navigation"] = _navigation(form)
@@ -186,7 +187,9 @@ def _navigation(form: FormData) -> list[dict[str, str]]:
             break
         if (label or url) and text(form, f"nav-{index}-remove") != "on":
             order = text(form, f"nav-{index}-order").strip()
-            rows.append((int(order) if order.isdigit() else index + 1, index, {"label": label, "url": url}))
+            rows.append(
+                (int(order) if is_whole_number(order, 5) else index + 1, index, {"label": label, "url": url})
+            )
     return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
 
 
