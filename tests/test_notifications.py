@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
+import httpx2 as httpx
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
