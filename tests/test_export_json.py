@@ -34,7 +34,8 @@ NATURAL = {
     "posts": "SELECT * FROM posts",
     "pages": "SELECT * FROM pages",
     "tags": "SELECT slug, name FROM tags",
-    "post_tags": "SELECT p.slug, t.slug FROM post_tags x JOIN posts p ON p.id = x.post_id JOIN tags t ON t.id = x.tag_id",
+    "post_tags": "SELECT p.slug, t.slug FROM post_tags x JOIN posts p ON p.id = x.post_id"
+    " JOIN tags t ON t.id = x.tag_id",
     "comments": "SELECT c.*, "
     + COMMENT_KEY.format(c="c")
     + ", (SELECT "

@@ -331,3 +331,105 @@ def test_properties_tags_and_permalink_slugs() -> None:
     assert parse_tags("Atem, Workshop") == ["atem", "workshop"]
     assert title_slug_text("Grüß Gott, Atem-Übung!") == "gr_gott_atem_bung"
     assert seo_slug_text("Grüß Gott, Atem_Übung!") == "gruss-gott-atem-ubung"
+
+
+TRACKBACK = """<trackback>
+<title>Shoulder roundup</title>
+<excerpt><![CDATA[Hannah's three stretches are the best we found.]]></excerpt>
+<url>https://physio.example/roundup</url>
+<blogName>Physio Notes</blogName>
+<ipAddress>192.0.2.77</ipAddress>
+<date>07 Mar 2024 10:00:00:0 +0000</date>
+<state>approved</state>
+</trackback>
+</blogEntry>"""
+
+
+def test_trackbacks_become_comments_counted_apart(tmp_path: Path, ny_settings: Settings) -> None:
+    data = copy_sample(tmp_path)
+    entry = data / "blogs/default/2024/03/05/1709647957412.xml"
+    entry.write_text(entry.read_text().replace("</blogEntry>", TRACKBACK))
+    report = import_into(ny_settings, data)
+    assert report.added["trackbacks"] == 1 and report.added["comments"] == 7
+    with TestClient(create_app(ny_settings)) as client:
+        page = BeautifulSoup(
+            client.get("/posts/three-stretches-for-desk-bound-shoulders/").text, "html.parser"
+        )
+    author = next(a for a in page.select(".comment-author") if a.get_text() == "Physio Notes")
+    assert author["href"] == "https://physio.example/roundup"
+    ((reasons,),) = rows(
+        ny_settings.database_path, "SELECT reasons FROM comments WHERE source_key LIKE '%:t/%'"
+    )
+    assert json.loads(reasons)[0] == "TrackBack from Physio Notes"
+
+
+@pytest.mark.parametrize(
+    ("provider", "address"),
+    [
+        ("TitlePermalinkProvider", "/2024/04/16/foam_rolling_101.html"),
+        ("Latin1SeoPermalinkProvider", "/foam-rolling-101"),
+        ("ShortPermalinkProvider", "/1713312944930.html"),
+    ],
+)
+def test_the_blogs_own_permalink_style_redirects_too(
+    tmp_path: Path, ny_settings: Settings, provider: str, address: str
+) -> None:
+    data = copy_sample(tmp_path)
+    properties = data / "blogs/default/blog.properties"
+    properties.write_text(properties.read_text().replace("DefaultPermalinkProvider", provider))
+    import_into(ny_settings, data)
+    with TestClient(create_app(ny_settings)) as client:
+        for old in (address, "/2024/04/16/1713312944930.html"):  # Pebble always served the id form too
+            moved = client.get(old, follow_redirects=False)
+            assert (moved.status_code, moved.headers["location"]) == (301, "/posts/foam-rolling-101/"), old
+
+
+@pytest.mark.anyio
+async def test_editing_an_imported_post_keeps_its_html(imported: Settings) -> None:
+    from pebbleblog import editor
+    from pebbleblog.storage import Database, posts
+
+    db = Database(imported.database_path)
+    await db.open()
+    try:
+        post_id = await posts.get_post_id_by_slug(db.reader, "foam-rolling-101")
+        assert post_id is not None
+        before = await posts.get_post(db.reader, post_id)
+        assert before is not None
+        form = editor.PostForm.from_post(before, imported.zone)
+        await editor.save_post(db, post_id, form, imported.zone, datetime.now(UTC))
+        after = await posts.get_post(db.reader, post_id)
+        assert after is not None and str(after.body_format) == "html"
+        assert after.body_html == before.body_html and "<pre>" not in after.body_html
+    finally:
+        await db.close()
+
+
+def test_the_blogs_home_page_setting_comes_across(tmp_path: Path, site_dir: Path) -> None:
+    write_config(site_dir, 'timezone = "America/New_York"\n')
+    config = site_dir / "pebbleblog.toml"
+    config.write_text(config.read_text().replace('title = "Test Blog"\n', ""))  # the default title
+    data = copy_sample(tmp_path)
+    with open(data / "blogs/default/blog.properties", "a") as properties:
+        properties.write("homePage=about\n")
+    import_into(load_settings(site_dir, environ={}), data)
+    stored = dict(rows(site_dir / "pebbleblog.db", "SELECT key, value FROM site_settings"))
+    assert {k: json.loads(v) for k, v in stored.items()} == {
+        "site.title": "Cedar Cove Massage Journal",
+        "site.description": EXPECTED["blog"]["description"],
+        "site.home": "page:about",
+    }
+    with TestClient(create_app(load_settings(site_dir, environ={}))) as client:
+        home = BeautifulSoup(client.get("/").text, "html.parser")
+    assert home.select_one("h1").get_text() == "About"
+    assert "Cedar Cove Massage Journal" in home.title.get_text()
+
+
+def test_a_comment_without_a_title_is_headed_re_post_title(tmp_path: Path, ny_settings: Settings) -> None:
+    data = copy_sample(tmp_path)
+    entry = data / "blogs/default/2024/03/19/1710870302087.xml"
+    entry.write_text(entry.read_text().replace("<title>Great news</title>", "<title/>"))
+    import_into(ny_settings, data)
+    with TestClient(create_app(ny_settings)) as client:
+        page = BeautifulSoup(client.get("/posts/new-evening-hours-online-intake/").text, "html.parser")
+    assert [h.get_text() for h in page.select(".comment-title")] == ["Re: New evening hours & online intake"]

@@ -84,7 +84,8 @@ def test_comments_are_threaded_and_only_approved_ones_are_public(
     assert "Und abends auch?" not in text and "Cheap Pills" not in text and "Doppelt gepostet" not in text
     ((parent_of_pending,),) = rows(
         imported.database_path,
-        "SELECT p.author_name FROM comments c JOIN comments p ON p.id = c.parent_id WHERE c.status = 'pending'",
+        "SELECT p.author_name FROM comments c JOIN comments p ON p.id = c.parent_id"
+        " WHERE c.status = 'pending'",
     )
     assert parent_of_pending == "Mira Köhler"
     assert "Und abends auch?" in cli("comments", str(imported.site_dir)).stdout

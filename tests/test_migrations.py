@@ -94,3 +94,28 @@ async def test_rolling_back_a_transaction_writes_nothing(db: Database) -> None:
             await tx.execute("INSERT INTO tags (slug, name) VALUES ('a', 'A')")
             raise RuntimeError("boom")
     assert await db.reader.fetch_value("SELECT count(*) FROM tags") == 0
+
+
+@pytest.mark.anyio
+async def test_0003_keeps_existing_posts_and_pages_in_markdown(tmp_path: Path) -> None:
+    async with aiosqlite.connect(tmp_path / "site.db", isolation_level=None) as conn:
+        await migrations.apply(conn, target=2)
+        stamp = "2024-01-01T00:00:00Z"
+        await conn.execute(
+            "INSERT INTO posts (slug, title, body_source, body_html, render_version, status, created_at,"
+            " updated_at) VALUES ('a', 'A', 'x', '<p>x</p>', 1, 'published', ?, ?)",
+            (stamp, stamp),
+        )
+        await conn.execute(
+            "INSERT INTO pages (slug, title, body_source, body_html, render_version, status, created_at,"
+            " updated_at) VALUES ('b', 'B', 'y', '<p>y</p>', 1, 'published', ?, ?)",
+            (stamp, stamp),
+        )
+        await migrations.apply(conn, target=3)
+        for table in ("posts", "pages"):
+            async with conn.execute(f"SELECT body_format FROM {table}") as cursor:
+                assert await cursor.fetchall() == [("markdown",)]
+        with pytest.raises(sqlite3.IntegrityError):
+            await conn.execute("UPDATE posts SET body_format = 'rst'")
+        async with conn.execute("SELECT count(*) FROM redirects") as cursor:
+            assert await cursor.fetchone() == (0,)

@@ -41,8 +41,8 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--old-url",
         default="",
         metavar="URL",
-        help="the old Pebble blog's address (e.g. https://example.com/blog/): its path prefixes the old "
-        "addresses, and absolute links to its files are rewritten (default: the site root)",
+        help="Pebble only: the old blog's address (e.g. https://example.com/blog/); its path prefixes the "
+        "old addresses, and absolute links to its files are rewritten (default: the site root)",
     )
     importing.set_defaults(run=_import)
     exporting = commands.add_parser(

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pebbleblog import sitestate
+from pebbleblog.importers import jsonformat, pebble, wxr
 from pebbleblog.importers.common import Progress, Target
+from pebbleblog.importers.pebble_blog import NotPebble
 from pebbleblog.importers.report import ImportReport, Skipped, summary
 from pebbleblog.settings import Settings
 from pebbleblog.storage import Database
@@ -95,9 +97,6 @@ async def _import_into(
 
 
 async def _dispatch(target: Target, source: Path, fmt: str, old_url: str) -> None:
-    from pebbleblog.importers import jsonformat, pebble, wxr
-    from pebbleblog.importers.pebble_blog import NotPebble
-
     try:
         if fmt == "pebble":
             await pebble.import_pebble(target, source, old_url)

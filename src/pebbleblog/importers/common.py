@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +17,9 @@ from pathlib import Path
 from pebbleblog import blog, moderation, redirects, sitestate
 from pebbleblog.errors import BadRequest
 from pebbleblog.importers.report import ImportReport
-from pebbleblog.models import BodyFormat, CommentStatus, PageStatus, PostStatus, Redirect
+from pebbleblog.models import BodyFormat, PageStatus, PostStatus, Redirect
 from pebbleblog.settings import Settings, SiteSection
-from pebbleblog.storage import Database, pages, posts
+from pebbleblog.storage import Connection, Database, pages, posts
 
 Progress = Callable[[int, int], None]
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:(?!\d+(?:[/?#]|$))")
@@ -112,12 +112,12 @@ async def save_page(
         return None
 
 
-async def _free_slug(base: str, taken: Callable[..., object], target: Target) -> str:
+async def _free_slug(base: str, taken: Callable[[Connection, str], Awaitable[bool]], target: Target) -> str:
     """Return ``base``, or ``base-2``, ``base-3``... whichever no other post (or page) uses."""
     base = base[:72].strip("-") or "untitled"
     for number in range(1, MAX_SLUG_TRIES + 1):
         slug = base if number == 1 else f"{base}-{number}"
-        if not await taken(target.db.reader, slug):  # type: ignore[misc]
+        if not await taken(target.db.reader, slug):
             return slug
     raise BadRequest(f"the slug “{base}” and {MAX_SLUG_TRIES - 1} numbered variants are all taken")
 
@@ -161,11 +161,6 @@ def thread_order(items: list[CommentItem], report: ImportReport) -> list[Comment
             report.warn(f"{item.where}: its replies form a loop; kept as a top-level comment")
             ordered.append(replace(item, comment=replace(item.comment, parent_key=None)))
     return ordered
-
-
-def comment_state(value: str, mapping: dict[str, CommentStatus], default: CommentStatus) -> CommentStatus:
-    """Return the comment state a source's state name maps to."""
-    return mapping.get(value.strip().lower(), default)
 
 
 async def save_redirects(target: Target, items: Iterable[Redirect]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pebbleblog.importers.common import Target
-from pebbleblog.storage import comments, posts, state
+from pebbleblog.storage import comments, pages, posts, state
 from pebbleblog.storage.database import from_timestamp
 
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
@@ -113,20 +113,13 @@ async def _old_slug(target: Target, item: Mapping[str, Any], ids: dict[int, int]
     if await posts.current_slug_for(target.db.reader, kind, slug) is not None:
         target.report.unchanged["renamed slugs"] += 1
         return
-    exists = posts.get_post_id_by_slug if kind == "post" else _page_id
-    target_id = await exists(target.db.reader, current)
+    find = posts.get_post_id_by_slug if kind == "post" else pages.get_page_id_by_slug
+    target_id = await find(target.db.reader, current)
     if target_id is None:
         raise BadItem(f"there is no {kind} with slug {current!r}")
     async with target.db.transaction() as tx:
         await posts.remember_old_slug(tx, kind, slug, target_id)
     target.report.added["renamed slugs"] += 1
-
-
-async def _page_id(conn: Any, slug: str) -> int | None:
-    from pebbleblog.storage import pages
-
-    page = await pages.get_published_page(conn, slug)
-    return None if page is None else page.id
 
 
 async def _upload(target: Target, item: Mapping[str, Any], ids: dict[int, int]) -> None:

@@ -40,7 +40,7 @@ async def finish_blog(
     ]
     source = f"pebble:{blog.blog_id}"
     await save_redirects(target, (Redirect(base + r.old_path, r.kind, r.key, source) for r in found))
-    await _blog_settings(target, blog)
+    await _blog_settings(target, blog, dict(page_links))
     report_leftovers(blog, target.report)
 
 
@@ -87,7 +87,7 @@ def _category_redirects(blog: PebbleBlog) -> Iterator[Redirect]:
             yield Redirect(f"/categories{ident}/", RedirectKind.TAG, slugify(name))
 
 
-async def _blog_settings(target: Target, blog: PebbleBlog) -> None:
+async def _blog_settings(target: Target, blog: PebbleBlog, pages: dict[str, str]) -> None:
     props = blog.properties
     name, description = props.get("name", "My blog").strip(), props.get("description", "").strip()
     target.report.blog.update(
@@ -99,9 +99,9 @@ async def _blog_settings(target: Target, blog: PebbleBlog) -> None:
         }
     )
     offered = {"site.title": name, "site.description": description}
-    home = props.get("homePage", "").strip()
-    if home:
-        offered["site.home"] = f"page:{slugify(home.replace('/', '-'))}"
+    home = pages.get(f"/pages/{props.get('homePage', '').strip()}.html")
+    if home:  # the page Pebble showed as the home page, if it came across
+        offered["site.home"] = f"page:{home}"
     await offer_site_settings(target, offered)
     if blog.zone.key != target.settings.site.timezone:
         target.report.note(

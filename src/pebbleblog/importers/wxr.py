@@ -36,7 +36,6 @@ from pebbleblog.importers.wxr_parse import (
     shortcodes,
     term_redirects,
     uploaded_file,
-    wp_date,
 )
 from pebbleblog.importers.xmlsafe import XmlProblem, parse_xml
 from pebbleblog.models import BodyFormat, CommentStatus, PostStatus, Redirect, RedirectKind
@@ -130,14 +129,16 @@ async def _import_post(target: Target, export: Export, item: ET.Element, where: 
     published = status in ("publish", "future") and not protected
     if protected:
         target.report.warn(f"{where}: was private or password-protected; imported as a draft")
-    date = wp_date(
-        fields.text(item, "wp:post_date_gmt"), fields.text(item, "wp:post_date"), target.settings.zone
+    date = fields.date(item, "wp:post_date", target.settings.zone) or rfc822_date(
+        fields.text(item, "pubDate")
     )
-    date = date or rfc822_date(fields.text(item, "pubDate"))
     if published and date is None:
         target.report.skip(where, "a published post without a date (wp:post_date_gmt, wp:post_date, pubDate)")
         return
-    title = plain_text(fields.text(item, "title")) or "(untitled)"
+    title, login = (
+        plain_text(fields.text(item, "title")) or "(untitled)",
+        fields.text(item, "dc:creator").strip(),
+    )
     draft = PostDraft(
         title=title,
         body=_body(target, export, fields.text(item, "content:encoded"), where),
@@ -145,20 +146,13 @@ async def _import_post(target: Target, export: Export, item: ET.Element, where: 
         status=PostStatus.PUBLISHED if published else PostStatus.DRAFT,
         slug=slugify(unquote(fields.text(item, "wp:post_name"))) or slugify(title) or f"post-{ident}",
         excerpt=_body(target, export, fields.text(item, "excerpt:encoded"), where),
-        author=export.authors.get(
-            fields.text(item, "dc:creator").strip(), fields.text(item, "dc:creator").strip()
-        ),
+        author=export.authors.get(login, login),
         tags=tuple(_terms(target, export, item, where)),
         comments_open=fields.text(item, "wp:comment_status").strip() != "closed",
         source_key=f"wxr:{export.site}:post:{ident}",
         body_format=BodyFormat.HTML,
         created_at=date,
-        updated_at=wp_date(
-            fields.text(item, "wp:post_modified_gmt"),
-            fields.text(item, "wp:post_modified"),
-            target.settings.zone,
-        )
-        or date,
+        updated_at=fields.date(item, "wp:post_modified", target.settings.zone) or date,
     )
     slug = await save_post(target, draft, where)
     if slug is None:
@@ -174,9 +168,7 @@ async def _import_page(target: Target, export: Export, item: ET.Element, where: 
     fields = export.fields
     ident = fields.text(item, "wp:post_id").strip()
     title = plain_text(fields.text(item, "title")) or "(untitled)"
-    date = wp_date(
-        fields.text(item, "wp:post_date_gmt"), fields.text(item, "wp:post_date"), target.settings.zone
-    )
+    date = fields.date(item, "wp:post_date", target.settings.zone)
     if fields.text(item, "wp:status").strip() != "publish":
         target.report.warn(f"{where}: page “{title}” was not published in WordPress; it is published here")
     if fields.all(item, "wp:comment"):
@@ -238,11 +230,7 @@ def _comment(target: Target, export: Export, element: ET.Element, slug: str, whe
         target.report.warn(f"{where}: unknown state {approved!r}; held as pending")
     kind = fields.text(element, "wp:comment_type").strip().lower()
     parent = fields.text(element, "wp:comment_parent").strip()
-    date = wp_date(
-        fields.text(element, "wp:comment_date_gmt"),
-        fields.text(element, "wp:comment_date"),
-        target.settings.zone,
-    )
+    date = fields.date(element, "wp:comment_date", target.settings.zone)
     reasons = [f"imported from WordPress ({status or 'unknown state'})"]
     if kind in ("pingback", "trackback"):
         origin = fields.text(element, "wp:comment_author_url").strip() or "another site"

@@ -54,6 +54,10 @@ class Fields:
         """Return every child called ``name``."""
         return element.findall(self.tag(name))
 
+    def date(self, element: ET.Element, name: str, zone: ZoneInfo) -> datetime | None:
+        """Return the date of field ``name`` (its ``_gmt`` twin first), None when neither is set."""
+        return wp_date(self.text(element, name + "_gmt"), self.text(element, name), zone)
+
     @property
     def is_wxr(self) -> bool:
         """Tell whether the document uses WordPress's export namespace."""

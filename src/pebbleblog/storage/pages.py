@@ -38,6 +38,12 @@ async def get_page_id_by_source(conn: Connection, source_key: str) -> int | None
     return None if value is None else int(value)
 
 
+async def get_page_id_by_slug(conn: Connection, slug: str) -> int | None:
+    """Return the id of the page (in any state) with ``slug``."""
+    value = await conn.fetch_value("SELECT id FROM pages WHERE slug = ?", (slug,))
+    return None if value is None else int(value)
+
+
 async def slug_exists(conn: Connection, slug: str) -> bool:
     """Tell whether any page (in any state) already uses ``slug``."""
     return await conn.fetch_value("SELECT 1 FROM pages WHERE slug = ?", (slug,)) is not None
