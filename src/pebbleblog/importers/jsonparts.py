@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pebbleblog.importers.common import Target
+from pebbleblog.settings.loading import EDITABLE_SECTIONS, NOT_EDITABLE, with_overrides
 from pebbleblog.storage import comments, pages, posts, state
 from pebbleblog.storage.database import from_timestamp
 
@@ -72,6 +73,11 @@ async def _setting(target: Target, item: Mapping[str, Any], ids: dict[int, int])
     key, updated = field(item, "key", str), moment(item, "updated_at")
     if "value" not in item or item["value"] is None:
         raise BadItem("value is missing")
+    if key in NOT_EDITABLE or not (key == "navigation" or key.split(".", 1)[0] in EDITABLE_SECTIONS):
+        raise BadItem(f"{key!r} cannot be set from a backup (set it in pebbleblog.toml)")
+    _, problems = with_overrides(target.settings, {key: item["value"]})
+    if problems:
+        raise BadItem("; ".join(problems))
     async with target.db.transaction() as tx:
         if key in await state.get_site_settings(tx):
             target.report.unchanged["settings"] += 1

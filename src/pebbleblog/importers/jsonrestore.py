@@ -167,11 +167,16 @@ async def _restore_page(target: Target, item: Mapping[str, Any]) -> None:
     target.report.added["pages"] += 1
 
 
+def _parent_ready(parent: object, ids: dict[int, int]) -> bool:
+    """Tell whether a comment's parent (None, or the id of an already restored comment) is in place."""
+    return parent is None or (isinstance(parent, int) and not isinstance(parent, bool) and parent in ids)
+
+
 async def _restore_comments(target: Target, items: list[Mapping[str, Any]], source: Path) -> dict[int, int]:
     """Restore comments parents first; return {id in the file: id in the site}."""
     ids: dict[int, int] = {}
     waiting = list(enumerate(items))
-    while ready := [(i, c) for i, c in waiting if c.get("parent") is None or c.get("parent") in ids]:
+    while ready := [(i, c) for i, c in waiting if _parent_ready(c.get("parent"), ids)]:
         for index, item in ready:
             await _one(target, f"{source} comments[{index}]", partial(_restore_comment, target, item, ids))
         done = {index for index, _ in ready}

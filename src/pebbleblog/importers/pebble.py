@@ -75,7 +75,7 @@ def _read_entries(blog: PebbleBlog, target: Target) -> list[tuple[Path, PebbleEn
         try:
             root, repairs = parse_xml(path.read_bytes())
             entry = read_entry(root, blog.zone)
-        except (XmlProblem, ValueError) as exc:
+        except (XmlProblem, ValueError, OverflowError) as exc:
             backup = path.with_name(path.name + ".bak")
             hint = f"; an older version is in {backup.name}" if backup.is_file() else ""
             target.report.skip(str(path), f"{exc}{hint}")

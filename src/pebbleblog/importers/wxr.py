@@ -108,6 +108,9 @@ async def _import_item(target: Target, export: Export, item: ET.Element, where: 
         target.report.ignored[f"{kind or 'untyped'} items"] += 1
     elif status == "trash":
         target.report.ignored["trashed posts and pages"] += 1
+    elif not fields.text(item, "wp:post_id").strip():
+        # The id is the item's permanent key; without it a re-import could not recognise it.
+        target.report.skip(where, "it has no wp:post_id, so it cannot be imported safely")
     elif kind == "post":
         await _import_post(target, export, item, where, status)
     else:
@@ -159,9 +162,13 @@ async def _import_post(target: Target, export: Export, item: ET.Element, where: 
         return
     if published:
         _permalink(export, item, RedirectKind.POST, slug, target, where)
-    await save_comments(
-        target, [_comment(target, export, c, slug, where) for c in fields.all(item, "wp:comment")]
-    )
+    comments = []
+    for element in fields.all(item, "wp:comment"):
+        if fields.text(element, "wp:comment_id").strip():
+            comments.append(_comment(target, export, element, slug, where))
+        else:
+            target.report.skip(where, "a comment has no wp:comment_id, so it cannot be imported safely")
+    await save_comments(target, comments)
 
 
 async def _import_page(target: Target, export: Export, item: ET.Element, where: str) -> None:
