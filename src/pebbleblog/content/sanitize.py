@@ -148,6 +148,6 @@ _HIDDEN_TEXT = frozenset({"script", "style", "template", "noscript", "iframe", "
 def plain_text(html: str) -> str:
     """Return the text of an HTML fragment (tags dropped, entities decoded, spaces collapsed)."""
     collector = _TextCollector()
-    collector.feed(html)
+    collector.feed(_DROP_WITH_CONTENT.sub("", html))
     collector.close()
     return " ".join("".join(collector.parts).split())

@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pebbleblog import queue
+from pebbleblog import moderation_queue as queue
 from pebbleblog.errors import Forbidden
 from pebbleblog.models import Session
 from pebbleblog.security import check_same_origin, mark_csrf_protected

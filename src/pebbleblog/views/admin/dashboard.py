@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pebbleblog import blog, notify, queue
+from pebbleblog import blog, notify
+from pebbleblog import moderation_queue as queue
 from pebbleblog.charts import comments_chart
 from pebbleblog.models import CommentStatus, Session
 from pebbleblog.views.admin.base import admin_page, render_admin

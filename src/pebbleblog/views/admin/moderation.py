@@ -6,7 +6,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pebbleblog import blog, queue
+from pebbleblog import blog
+from pebbleblog import moderation_queue as queue
 from pebbleblog.errors import BadRequest
 from pebbleblog.forms import is_whole_number
 from pebbleblog.models import CommentStatus, Session
