@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,13 +180,7 @@ def test_admin_posts_without_the_token_or_from_another_site_are_refused(
         and r.path != "/admin/login"
     ]
     for route in admin_posts:
-        path = (
-            route.path.replace("{comment_id:int}", "1")
-            .replace("{post_id:int}", "1")
-            .replace("{page_id:int}", "1")
-            .replace("{user_id:int}", "1")
-            .replace("{token}", "x")
-        )
+        path = re.sub(r"\{\w+:id\}", "1", route.path).replace("{token}", "x")
         missing = browser.post(path, data={"action": "approve"})
         assert missing.status_code in (403, 400), (path, missing.status_code)
         cross = browser.post(
@@ -514,3 +509,72 @@ def test_cli_create_admin_reads_stdin_and_refuses_weak_passwords(site: Path) -> 
         stored = conn.execute("SELECT password_hash FROM users WHERE username = 'ann'").fetchone()[0]
     conn.close()
     assert stored.startswith("$argon2id$") and "perfectly" not in stored
+
+
+def test_signing_in_to_another_account_does_not_reset_guesses_at_the_owner(browser: TestClient) -> None:
+    for _ in range(2):
+        for _ in range(2):
+            assert sign_in(browser, OWNER, "a wrong guess!").status_code == 401
+        assert sign_in(browser, MODERATOR).status_code == 303
+        browser.cookies.clear()
+    assert sign_in(browser, OWNER, "a wrong guess!").status_code == 401
+    assert (
+        sign_in(browser, OWNER).status_code == 429
+    )  # five failures for the owner, whatever happened between
+
+
+def test_parallel_guesses_cannot_pass_the_limit(site: Path) -> None:
+    async def go() -> list[int]:
+        from pebbleblog import accounts as acc
+
+        settings = load_settings(site, environ={})
+        db = Database(settings.database_path)
+        await db.open()
+        codes: list[int] = []
+
+        async def attempt() -> None:
+            try:
+                await acc.sign_in(db, settings, OWNER, "a wrong guess!", "p" * 32, NOW)
+            except acc.SignInRefused as refused:
+                codes.append(refused.status_code)
+
+        try:
+            async with anyio.create_task_group() as group:
+                for _ in range(20):
+                    group.start_soon(attempt)
+        finally:
+            await db.close()
+        return codes
+
+    codes = anyio.run(go)
+    assert codes.count(401) == 5 and codes.count(429) == 15
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/posts/99999999999999999999",
+        "/admin/pages/99999999999999999999/delete",
+        "/posts/talk/comments/99999999999999999999/edit",
+    ],
+)
+def test_huge_ids_are_404_not_500(browser: TestClient, path: str) -> None:
+    sign_in(browser)
+    assert browser.get(path).status_code == 404
+
+
+def test_odd_form_values_in_admin_actions_never_500(browser: TestClient) -> None:
+    with TestClient(create_app(load_settings(browser.app.state.settings.site_dir, environ={}))) as reader:  # type: ignore[attr-defined]
+        comment_id = post_comment(reader, "held")
+    sign_in(browser)
+    csrf = csrf_of(browser)
+    moved = browser.post(
+        f"/admin/comments/{comment_id}/moderate", data={"csrf": csrf, "action": "trash", "slug": "a/b"}
+    )
+    assert moved.status_code == 303 and moved.headers["location"] == "/admin/comments"
+    assert browser.post("/admin/uploads/delete", data={"csrf": csrf, "name": "a\x00b"}).status_code == 404
+    odd_role = browser.post(
+        "/admin/users",
+        data={"csrf": csrf, "username": "x", "password": "a long secret!", "role": "superadmin"},
+    )
+    assert odd_role.status_code == 400 and "Choose the role" in page(odd_role).text

@@ -60,7 +60,8 @@ def test_the_form_has_labelled_fields_prefilled_title_and_markup_help(reader: Te
         "&lt;blockquote&gt;" in str(html.select_one("#c-body-hint"))
         or "<blockquote>" in html.select_one("#c-body-hint").text
     )
-    assert not html.select("script")
+    # no script runs: JSON-LD is a data block, never executed
+    assert all(s.get("type") == "application/ld+json" for s in html.select("script"))
 
 
 def test_preview_shows_the_rendered_comment_and_stores_nothing(reader: TestClient, site) -> None:  # type: ignore[no-untyped-def]

@@ -25,6 +25,10 @@ from .import_helpers import PEBBLE_SAMPLE, WXR_SAMPLE, cli, import_into, rows
 # Tables a backup deliberately leaves out: accounts and their sessions (passwords are set again with
 # create-admin), sign-in throttling, the mail log, and change counters (derived, bumped by any write).
 NOT_EXPORTED = {"users", "sessions", "login_failures", "mail_log", "change_counters"}
+# The full-text index (FTS5 table and its shadow tables) is rebuilt from posts and pages by triggers.
+NOT_EXPORTED |= {"search_index"} | {
+    f"search_index_{s}" for s in ("data", "idx", "content", "docsize", "config")
+}
 # A comment's natural key: its post's slug, time, author and text (ids differ between two sites).
 COMMENT_KEY = (
     "(SELECT p.slug FROM posts p WHERE p.id = {c}.post_id) || '|' || {c}.created_at || '|' || {c}.author_name"

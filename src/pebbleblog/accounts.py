@@ -120,20 +120,22 @@ async def sign_in(
     """Check the password (off the event loop), throttled per username and per client."""
     rules = settings.admin
     since = now - timedelta(minutes=rules.login_window_minutes)
-    by_name, by_client = await store.count_login_failures(db.reader, username, client_hash, since)
-    if max(by_name, by_client) >= rules.login_attempts:
-        raise SignInRefused(
-            f"Too many failed sign-ins. Please wait {rules.login_window_minutes} minutes and try again.",
-            status_code=429,
-        )
+    async with db.transaction() as tx:
+        by_name, by_client = await store.count_login_failures(tx, username, client_hash, since)
+        if max(by_name, by_client) >= rules.login_attempts:
+            raise SignInRefused(
+                f"Too many failed sign-ins. Please wait {rules.login_window_minutes} minutes and try again.",
+                status_code=429,
+            )
+        # Count this attempt as failed until the password proves right: parallel attempts are then
+        # serialised by the writer and cannot slip past the limit.
+        await store.record_login_failure(tx, username, client_hash, now)
     user = await store.get_user_by_name(db.reader, username)
     if not await _verify(user.password_hash if user else _DUMMY_HASH, password) or user is None:
-        async with db.transaction() as tx:
-            await store.record_login_failure(tx, username, client_hash, now)
         raise SignInRefused("The username or password is not right.", status_code=401)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     async with db.transaction() as tx:
-        await store.clear_login_failures(tx, username, client_hash)
+        await store.clear_login_failures(tx, username)
         if _hasher.check_needs_rehash(user.password_hash):
             await store.set_password_hash(
                 tx, user.id, await anyio.to_thread.run_sync(_hasher.hash, password), None

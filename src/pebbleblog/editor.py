@@ -86,6 +86,12 @@ class PostForm:
             errors["title"] = f"The title is {len(self.title)} characters; the limit is {MAX_TITLE}."
         if len(self.body) > MAX_BODY:
             errors["body"] = f"The post is {len(self.body)} characters; the limit is {MAX_BODY}."
+        for name, limit in (("subtitle", 300), ("author", 100), ("excerpt", 5000)):
+            if len(getattr(self, name)) > limit:
+                errors[name] = f"This is {len(getattr(self, name))} characters; the limit is {limit}."
+        tags = [t.strip() for t in self.tags.split(",") if t.strip()]
+        if len(tags) > 30 or any(len(t) > 60 for t in tags):
+            errors["tags"] = "Use at most 30 tags of at most 60 characters each."
         if self.status not in ("draft", "published"):
             errors["status"] = "Choose draft or published."
         published_at = _moment(self.date, self.time, zone, errors)
@@ -182,6 +188,10 @@ async def save_page(db: Database, page_id: int | None, values: Mapping[str, str]
     slug = values.get("slug", "").strip().lower() or blog.slugify(title)
     status = PageStatus.DRAFT if values.get("status") == "draft" else PageStatus.PUBLISHED
     errors = {} if title else {"title": "Give the page a title."}
+    if len(title) > MAX_TITLE:
+        errors["title"] = f"The title is {len(title)} characters; the limit is {MAX_TITLE}."
+    if len(body) > MAX_BODY:
+        errors["body"] = f"The page is {len(body)} characters; the limit is {MAX_BODY}."
     if slug in blog.RESERVED_SLUGS:
         errors["slug"] = f"The slug “{slug}” is used by the site itself; choose another."
     if errors:

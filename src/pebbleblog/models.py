@@ -294,3 +294,14 @@ class StoredSetting:
     key: str
     value: object
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A visible post or page that matched a search, with a snippet whose matches are marked."""
+
+    kind: str  # 'post' or 'page'
+    slug: str
+    title: str
+    published_at: datetime | None
+    snippet: str  # the body around the matches, storage.search.MARK_START/MARK_END around each one

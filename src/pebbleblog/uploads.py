@@ -104,6 +104,8 @@ def list_uploads(uploads_dir: Path) -> list[Upload]:
 
 def delete(uploads_dir: Path, name: str) -> None:
     """Delete an uploaded file by its listed name (never anything outside uploads/)."""
+    if "\x00" in name:
+        raise NotFound("There is no such uploaded file.")
     target = (uploads_dir / name).resolve()
     if uploads_dir.resolve() not in target.parents or not target.is_file():
         raise NotFound("There is no such uploaded file.")

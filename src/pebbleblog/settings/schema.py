@@ -60,6 +60,10 @@ def _check_home(value: str) -> str | None:
     return "must be 'posts', 'latest-post' or 'page:SLUG' (a published page's slug)"
 
 
+def _check_feed_content(value: str) -> str | None:
+    return None if value in ("full", "summary") else "must be 'full' or 'summary'"
+
+
 def _check_secret(value: str) -> str | None:
     if value == "" or len(value) >= 32:
         return None
@@ -72,7 +76,9 @@ def _check_years(value: str) -> str | None:
     return "must be empty (worked out from the posts) or a year or range such as '2017' or '2017-2026'"
 
 
-_NAV_URL = re.compile(r"(page|post):[a-z0-9][a-z0-9-]*|upload:[^\s]+|https?://\S+|mailto:\S+|tel:\S+|/\S*")
+_NAV_URL = re.compile(
+    r"(page|post):[a-z0-9][a-z0-9-]*|upload:[^\s]+|https?://\S+|mailto:\S+|tel:\S+|/(?![/\\])\S*"
+)
 
 
 def _check_nav_url(value: str) -> str | None:
@@ -110,6 +116,12 @@ class SiteSection:
         _check_home,
     )
     posts_per_page: int = _setting(10, "Posts per page on lists (1-100).", _check_positive_small)
+    feed_content: str = _setting(
+        "full",
+        "What each feed entry carries: 'full' (the whole post) or 'summary' (its excerpt).",
+        _check_feed_content,
+    )
+    feed_entries: int = _setting(20, "Entries in each Atom/RSS feed (1-100).", _check_positive_small)
     secret_key: str = _setting(
         "",
         "Secret used to sign cookies and make avatars. Empty: kept in the site's .secret_key "

@@ -333,3 +333,18 @@ async def list_blocks(conn: Connection) -> list[BlockedCommenter]:
     """Return the block list."""
     rows = await conn.fetch_all("SELECT kind, value, created_at FROM blocked_commenters ORDER BY id")
     return [BlockedCommenter(str(r[0]), str(r[1]), from_timestamp(r[2])) for r in rows]
+
+
+async def list_latest_approved(
+    conn: Connection, now: datetime, limit: int, post_id: int | None = None
+) -> list[Comment]:
+    """Return the newest approved comments on visible posts (of one post, or site-wide), newest first."""
+    only_post = "AND c.post_id = :post_id" if post_id is not None else ""
+    rows = await conn.fetch_all(
+        "SELECT c.* FROM comments c JOIN posts p ON p.id = c.post_id"
+        f" WHERE c.status = 'approved' {only_post}"
+        " AND p.status IN ('published', 'scheduled') AND p.published_at <= :now"
+        " ORDER BY c.created_at DESC, c.id DESC LIMIT :limit",
+        {"now": to_timestamp(now), "limit": limit, "post_id": post_id},
+    )
+    return [_comment(r) for r in rows]

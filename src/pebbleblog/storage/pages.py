@@ -105,3 +105,9 @@ async def delete_page(tx: Connection, page_id: int) -> bool:
     """Delete a page; tell whether it existed."""
     await tx.execute("DELETE FROM old_slugs WHERE kind = 'page' AND target_id = ?", (page_id,))
     return await tx.execute("DELETE FROM pages WHERE id = ?", (page_id,)) > 0
+
+
+async def list_published_pages(conn: Connection) -> list[Page]:
+    """Return every published page, by slug."""
+    rows = await conn.fetch_all("SELECT * FROM pages WHERE status = 'published' ORDER BY slug")
+    return [_page(r) for r in rows]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from pebbleblog.models import Tag
-from pebbleblog.storage.database import Connection
+from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
 
 
 async def ensure_tags(tx: Connection, tags: Iterable[tuple[str, str]]) -> list[int]:
@@ -45,3 +46,15 @@ async def list_tags(conn: Connection) -> list[Tag]:
     """Return every tag, in the order they were created."""
     rows = await conn.fetch_all("SELECT id, slug, name FROM tags ORDER BY id")
     return [Tag(r["id"], r["slug"], r["name"]) for r in rows]
+
+
+async def list_visible_tags(conn: Connection, now: datetime) -> list[tuple[Tag, datetime]]:
+    """Return the tags that have visible posts, each with its newest post's last change."""
+    rows = await conn.fetch_all(
+        "SELECT t.id, t.slug, t.name, max(max(p.updated_at, p.published_at)) FROM tags t"
+        " JOIN post_tags pt ON pt.tag_id = t.id JOIN posts p ON p.id = pt.post_id"
+        " WHERE p.status IN ('published', 'scheduled') AND p.published_at <= ?"
+        " GROUP BY t.id ORDER BY t.slug",
+        (to_timestamp(now),),
+    )
+    return [(Tag(r[0], r[1], r[2]), from_timestamp(r[3])) for r in rows]

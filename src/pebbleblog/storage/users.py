@@ -127,11 +127,9 @@ async def count_login_failures(
     return int(by_name), int(by_client)
 
 
-async def clear_login_failures(tx: Connection, username: str, client_hash: str) -> None:
-    """Forget failed sign-ins after a successful one."""
-    await tx.execute(
-        "DELETE FROM login_failures WHERE username = ? OR client_hash = ?", (username, client_hash)
-    )
+async def clear_login_failures(tx: Connection, username: str) -> None:
+    """Forget an account's failed sign-ins after it signed in (other accounts' stay counted)."""
+    await tx.execute("DELETE FROM login_failures WHERE username = ?", (username,))
 
 
 _USER_COLUMNS = "id, username, password_hash, role, created_at, password_changed_at"

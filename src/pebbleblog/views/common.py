@@ -8,12 +8,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pebbleblog import accounts, blog
+from pebbleblog import accounts, blog, seo
+from pebbleblog.feeds import FORMATS
 from pebbleblog.models import Session
 from pebbleblog.security import Signer
 from pebbleblog.settings import Settings
 from pebbleblog.sitestate import SETTINGS_SCOPE_KEY
 from pebbleblog.storage import Database
+from pebbleblog.templating import absolute_url
 
 
 def settings_of(request: Request) -> Settings:
@@ -40,6 +42,7 @@ def now() -> datetime:
 
 
 SESSION_COOKIE = "pb_session"
+_FEED_NAMES = {"atom": "Atom", "rss": "RSS"}
 
 
 async def optional_session(request: Request) -> Session | None:
@@ -71,9 +74,35 @@ async def render(
         "copyright_years": await blog.copyright_years(db_of(request), settings, now()),
         "version": __version__,
         "viewer": await optional_session(request),
+        "feeds": feed_links(request, settings.site.title, "feed:posts"),
+        "json_ld": _business_json_ld(request, settings),
     }
     templates = request.app.state.templates
     response: Response = templates.TemplateResponse(
         request, template, {"site": site, **context}, status_code=status_code
     )
     return response
+
+
+def feed_links(request: Request, title: str, name: str, /, **params: Any) -> list[dict[str, str]]:
+    """Return the <link rel="alternate"> attributes of a feed in each format."""
+    settings = settings_of(request)
+    return [
+        {
+            "type": media_type,
+            "title": f"{title} ({_FEED_NAMES[fmt]})",
+            "href": absolute_url(request, settings, name, fmt=fmt, **params),
+        }
+        for fmt, media_type in FORMATS.items()
+    ]
+
+
+def canonical_url(request: Request, name: str, /, page_number: int = 1, **params: Any) -> str:
+    """Return the absolute canonical URL of a named route (a list's later pages keep ?page=N)."""
+    url = absolute_url(request, settings_of(request), name, **params)
+    return url if page_number == 1 else f"{url}?page={page_number}"
+
+
+def _business_json_ld(request: Request, settings: Settings) -> str:
+    business = seo.local_business(settings, absolute_url(request, settings, "home"))
+    return "" if business is None else seo.json_ld(business)

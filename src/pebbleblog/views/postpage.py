@@ -8,8 +8,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pebbleblog import seo
 from pebbleblog.blog import PostPage
 from pebbleblog.content.sanitize import COMMENT_TAGS
+from pebbleblog.feeds import rfc3339
 from pebbleblog.security import (
     COOKIE_FLASH,
     COOKIE_MINE,
@@ -20,7 +22,7 @@ from pebbleblog.security import (
 )
 from pebbleblog.templating import absolute_url, url_path
 from pebbleblog.threads import CommentNode
-from pebbleblog.views.common import render, settings_of, signer_of
+from pebbleblog.views.common import feed_links, render, settings_of, signer_of
 
 FLASH_MESSAGES = {
     "approved": "Thank you! Your comment is published.",
@@ -94,6 +96,7 @@ async def render_post_page(
     if form is None and page.comments_open:
         form = blank_form(request, page)
     flash_code = signer_of(request).loads(COOKIE_FLASH, request.cookies.get(COOKIE_FLASH), max_age=600)
+    canonical = absolute_url(request, settings, "post", slug=page.post.slug)
     response = await render(
         request,
         "post.html",
@@ -110,7 +113,8 @@ async def render_post_page(
             "allowed_tags": sorted(COMMENT_TAGS),
             "max_length": settings.comments.max_length,
             "link_limit": settings.comments.link_limit,
-            "canonical": absolute_url(request, settings, "post", slug=page.post.slug),
+            "canonical": canonical,
+            **_seo_context(request, page, canonical),
             "is_permalink": request.url.path == url_path(request, "post", slug=page.post.slug),
             "action_token": new_form_token(request, page.post.id),
         },
@@ -121,3 +125,16 @@ async def render_post_page(
     if page.has_own_pending or COOKIE_REMEMBER in request.cookies or COOKIE_FLASH in request.cookies:
         response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _seo_context(request: Request, page: PostPage, canonical: str) -> dict[str, Any]:
+    post = page.post
+    assert post.published_at is not None, "visible posts are published"
+    return {
+        "meta_description": seo.describe(post),
+        "published_iso": rfc3339(post.published_at),
+        "post_json_ld": seo.json_ld(seo.blog_posting(post, settings_of(request), canonical)),
+        "page_feeds": feed_links(
+            request, f"Comments on “{post.title}”", "feed:post-comments", slug=post.slug
+        ),
+    }

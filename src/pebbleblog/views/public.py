@@ -7,11 +7,20 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pebbleblog import blog
+from pebbleblog import blog, search
 from pebbleblog.avatars import is_avatar_key, render_avatar
 from pebbleblog.errors import NotFound
+from pebbleblog.models import Page
 from pebbleblog.templating import url_path
-from pebbleblog.views.common import db_of, now, optional_session, render, settings_of
+from pebbleblog.views.common import (
+    canonical_url,
+    db_of,
+    feed_links,
+    now,
+    optional_session,
+    render,
+    settings_of,
+)
 from pebbleblog.views.postpage import own_comment_ids, render_post_page
 
 AVATAR_CACHE = "public, max-age=31536000, immutable"
@@ -35,7 +44,11 @@ async def post_list(request: Request) -> Response:
     """List the newest posts with their excerpts, a page at a time."""
     number = blog.parse_page_number(request.query_params.get("page"))
     result = await blog.recent_posts(db_of(request), settings_of(request), number, now())
-    return await render(request, "index.html", {"result": result, "list_route": "blog"})
+    at_home = request.url.path == url_path(request, "home")
+    canonical = canonical_url(request, "home" if at_home else "blog", number)
+    return await render(
+        request, "index.html", {"result": result, "list_route": "blog", "canonical": canonical}
+    )
 
 
 async def post(request: Request) -> Response:
@@ -71,13 +84,21 @@ async def tag(request: Request) -> Response:
     number = blog.parse_page_number(request.query_params.get("page"))
     slug = request.path_params["slug"]
     tag_, result = await blog.tag_posts(db_of(request), settings_of(request), slug, number, now())
-    return await render(request, "tag.html", {"tag": tag_, "result": result})
+    context = {
+        "tag": tag_,
+        "result": result,
+        "canonical": canonical_url(request, "tag", number, slug=tag_.slug),
+        "page_feeds": feed_links(request, f"Posts tagged “{tag_.name}”", "feed:tag", slug=tag_.slug),
+    }
+    return await render(request, "tag.html", context)
 
 
 async def archive(request: Request) -> Response:
     """List the months that have posts."""
     months = await blog.archive_months(db_of(request), settings_of(request), now())
-    return await render(request, "archive.html", {"months": months})
+    return await render(
+        request, "archive.html", {"months": months, "canonical": canonical_url(request, "archive")}
+    )
 
 
 async def month(request: Request) -> Response:
@@ -88,7 +109,21 @@ async def month(request: Request) -> Response:
         return RedirectResponse(canonical, status_code=301)
     number = blog.parse_page_number(request.query_params.get("page"))
     result = await blog.month_posts(db_of(request), settings_of(request), year, month_, number, now())
-    return await render(request, "month.html", {"year": year, "month": month_, "result": result})
+    context = {
+        "year": year,
+        "month": month_,
+        "result": result,
+        "canonical": canonical_url(request, "month", number, year=year, month=month_),
+    }
+    return await render(request, "month.html", context)
+
+
+async def search_page(request: Request) -> Response:
+    """Show the visible posts and pages matching ``?q=``, best first, a page at a time."""
+    number = blog.parse_page_number(request.query_params.get("page"))
+    raw = request.query_params.get("q", "")
+    results = await search.search(db_of(request), settings_of(request), raw, number, now())
+    return await render(request, "search.html", {"search": results, "result": results.result})
 
 
 async def avatar(request: Request) -> Response:
@@ -111,5 +146,6 @@ def redirect_to(name: str) -> Callable[[Request], Awaitable[Response]]:
     return redirect
 
 
-async def _page_response(request: Request, page: object) -> Response:
-    return await render(request, "page.html", {"page": page})
+async def _page_response(request: Request, page: Page) -> Response:
+    canonical = canonical_url(request, "page", slug=page.slug)
+    return await render(request, "page.html", {"page": page, "canonical": canonical})

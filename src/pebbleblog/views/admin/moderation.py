@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -79,9 +81,10 @@ async def moderate_one(request: Request, session: Session, form: FormData) -> Re
         raise BadRequest("Choose approve, spam or trash.")
     await queue.apply(db_of(request), action, [request.path_params["comment_id"]], None, now())
     slug = text(form, "slug")
-    target = (
-        url_path(request, "post", slug=slug) + "#comments" if slug else url_path(request, "admin:comments")
-    )
+    if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug):
+        target = url_path(request, "post", slug=slug) + "#comments"
+    else:
+        target = url_path(request, "admin:comments")
     return RedirectResponse(target, status_code=303)
 
 

@@ -75,7 +75,9 @@ async def users_page(request: Request, session: Session) -> Response:
 @admin_action(owner_only=True)
 async def user_add(request: Request, session: Session, form: FormData) -> Response:
     """Create an account."""
-    role = Role.OWNER if text(form, "role") == "owner" else Role.MODERATOR
+    if text(form, "role") not in {str(r) for r in Role}:
+        return await _users(request, session, "Choose the role: owner or moderator.", text(form, "username"))
+    role = Role(text(form, "role"))
     try:
         await accounts.create_user(
             db_of(request), text(form, "username").strip(), text(form, "password"), role, now()
