@@ -101,7 +101,7 @@ def test_the_summary_counts_every_kind_and_comment_state(ny_settings: Settings) 
         "pages": 1,
         "comments": 7,
         "files": 2,
-        "redirects": 25,
+        "redirects": 37,  # 25 content addresses, 6 site feeds, 3 feeds per category
         "settings": 1,  # the description; the site's title was already set in pebbleblog.toml
     }
     assert rows(ny_settings.database_path, "SELECT key, value FROM site_settings") == [
@@ -433,3 +433,18 @@ def test_a_comment_without_a_title_is_headed_re_post_title(tmp_path: Path, ny_se
     with TestClient(create_app(ny_settings)) as client:
         page = BeautifulSoup(client.get("/posts/new-evening-hours-online-intake/").text, "html.parser")
     assert [h.get_text() for h in page.select(".comment-title")] == ["Re: New evening hours & online intake"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/rss.xml", "/feeds/posts.rss"),
+        ("/atom.xml", "/feeds/posts.atom"),
+        ("/responses/rss.xml", "/feeds/comments.rss"),
+        ("/categories/stretches/rss.xml", "/feeds/tags/stretches.rss"),
+    ],
+)
+def test_old_feed_addresses_lead_to_the_new_feeds(client: TestClient, old: str, new: str) -> None:
+    moved = client.get(old, follow_redirects=False)
+    assert moved.status_code == 301 and moved.headers["location"] == new
+    assert client.get(new).status_code == 200

@@ -249,6 +249,7 @@ class RedirectKind(StrEnum):
     MONTH = "month"  # key 'YYYY/M'
     UPLOAD = "upload"  # key: the file's path inside uploads/
     HOME = "home"
+    FEED = "feed"  # key 'posts.rss', 'comments.atom' or 'tag/<slug>.rss'
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,15 @@ from pebbleblog.models import Redirect, RedirectKind
 
 FILE_FOLDERS = ("files", "images")
 HOME_PATHS = ("/index.html", "/index.jsp", "/today.html")
+# Pebble's feeds (RDF has no counterpart here: it goes to RSS).
+FEED_PATHS = {
+    "/rss.xml": "posts.rss",
+    "/feed.xml": "posts.rss",
+    "/rdf.xml": "posts.rss",
+    "/atom.xml": "posts.atom",
+    "/responses/rss.xml": "comments.rss",
+    "/responses/atom.xml": "comments.atom",
+}
 
 Published = tuple[PebbleEntry, str, list[str]]  # entry, new slug, its tags
 
@@ -37,6 +46,7 @@ async def finish_blog(
         *_category_redirects(blog),
         *(Redirect(old, RedirectKind.PAGE, slug) for old, slug in page_links),
         *(Redirect(path, RedirectKind.HOME, "") for path in HOME_PATHS),
+        *(Redirect(path, RedirectKind.FEED, key) for path, key in FEED_PATHS.items()),
     ]
     source = f"pebble:{blog.blog_id}"
     await save_redirects(target, (Redirect(base + r.old_path, r.kind, r.key, source) for r in found))
@@ -85,6 +95,8 @@ def _category_redirects(blog: PebbleBlog) -> Iterator[Redirect]:
     for ident, (name, _) in blog.categories.items():
         if ident != "/" and slugify(name):
             yield Redirect(f"/categories{ident}/", RedirectKind.TAG, slugify(name))
+            for feed, fmt in (("rss.xml", "rss"), ("atom.xml", "atom"), ("rdf.xml", "rss")):
+                yield Redirect(f"/categories{ident}/{feed}", RedirectKind.FEED, f"tag/{slugify(name)}.{fmt}")
 
 
 async def _blog_settings(target: Target, blog: PebbleBlog, pages: dict[str, str]) -> None:

@@ -41,4 +41,17 @@ def _target(request: Request, found: Redirect) -> str | None:
         return url_path(request, "uploads", path="/" + found.key)
     if found.kind is RedirectKind.HOME:
         return url_path(request, "home")
+    if found.kind is RedirectKind.FEED:
+        return _feed_target(request, found.key)
     return url_path(request, str(found.kind), slug=found.key)
+
+
+def _feed_target(request: Request, key: str) -> str | None:
+    name, _, fmt = key.rpartition(".")
+    if fmt not in ("rss", "atom"):
+        return None
+    if name in ("posts", "comments"):
+        return url_path(request, f"feed:{name}", fmt=fmt)
+    if name.startswith("tag/") and name[4:]:
+        return url_path(request, "feed:tag", slug=name[4:], fmt=fmt)
+    return None

@@ -11,7 +11,7 @@ ALTER TABLE pages ADD COLUMN body_format TEXT NOT NULL DEFAULT 'markdown'
 -- page. The URL is built from the route names when the redirect is served, so it follows the URL map.
 CREATE TABLE redirects (
     old_path     TEXT PRIMARY KEY,
-    target_kind  TEXT NOT NULL CHECK (target_kind IN ('post', 'page', 'tag', 'month', 'upload', 'home')),
+    target_kind  TEXT NOT NULL CHECK (target_kind IN ('post', 'page', 'tag', 'month', 'upload', 'home', 'feed')),
     target_key   TEXT NOT NULL,
     source       TEXT NOT NULL DEFAULT '',
     created_at   TEXT NOT NULL
