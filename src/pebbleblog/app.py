@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from pebbleblog.caching import ConditionalGetMiddleware
 from pebbleblog.errors import PebbleError
 from pebbleblog.routes import build_routes
 from pebbleblog.security import SecurityHeadersMiddleware, Signer
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.server.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(ConditionalGetMiddleware),
             Middleware(SiteStateMiddleware),
         ],
         exception_handlers={

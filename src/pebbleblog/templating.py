@@ -70,7 +70,10 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals["url_for"] = jinja2.pass_context(
-        lambda ctx, name, /, **params: url_path(ctx["request"], name, **params)
+        lambda ctx, name, /, **params: (
+            url_path(ctx["request"], name, **params)
+            + (static_version(settings, params["path"]) if name == "static" else "")
+        )
     )
     env.globals["nav_href"] = jinja2.pass_context(lambda ctx, link: nav_href(ctx["request"], link))
     env.globals["avatar_src"] = jinja2.pass_context(
@@ -124,12 +127,39 @@ class UploadedFiles(StaticFiles):
 
 
 class LayeredStaticFiles(StaticFiles):
-    """Static files looked up in several folders in turn: site, theme, default theme."""
+    """Static files looked up in several folders in turn: site, theme, default theme.
+
+    A URL carrying the file's content hash (``?v=...``, added by ``url_for('static', ...)``) can be
+    cached for a year: a changed file gets a new URL.
+    """
 
     def __init__(self, directories: list[Path]) -> None:
         existing = [d for d in directories if d.is_dir()]
         super().__init__(directory=existing[0], check_dir=False)
         self.all_directories = list(dict.fromkeys(existing))
+
+    def file_response(self, full_path: Any, stat_result: Any, scope: Any, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        if b"v=" in scope.get("query_string", b""):
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        else:
+            response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+_versions: dict[tuple[Path, int], str] = {}
+
+
+def static_version(settings: Settings, path: str) -> str:
+    """Return '?v=<hash of the file's content>' for a static file ('' if there is no such file)."""
+    for folder in static_dirs(settings):
+        candidate = folder / path
+        if candidate.is_file():
+            key = (candidate, candidate.stat().st_mtime_ns)
+            if key not in _versions:
+                _versions[key] = hashlib.sha256(candidate.read_bytes()).hexdigest()[:12]
+            return f"?v={_versions[key]}"
+    return ""
 
 
 def static_dirs(settings: Settings) -> list[Path]:
