@@ -80,7 +80,7 @@ def test_unknown_post_is_a_styled_404(client: TestClient) -> None:
     assert response.status_code == 404
     page = soup(response)
     assert page.select_one("h1").text == "Page not found"
-    assert page.select_one("link[rel=stylesheet]")["href"] .startswith("/static/pebbleblog.css?v=")
+    assert page.select_one("link[rel=stylesheet]")["href"].startswith("/static/pebbleblog.css?v=")
     assert page.select_one("meta[name=robots]")["content"] == "noindex"
 
 
