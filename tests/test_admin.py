@@ -578,3 +578,18 @@ def test_odd_form_values_in_admin_actions_never_500(browser: TestClient) -> None
         data={"csrf": csrf, "username": "x", "password": "a long secret!", "role": "superadmin"},
     )
     assert odd_role.status_code == 400 and "Choose the role" in page(odd_role).text
+
+
+def test_guessing_the_current_password_when_changing_it_is_throttled(browser: TestClient) -> None:
+    sign_in(browser)
+    csrf = csrf_of(browser, "/admin/password")
+    fields = {
+        "csrf": csrf,
+        "new_password": "another long secret",
+        "new_password_again": "another long secret",
+    }
+    for _ in range(5):
+        wrong = browser.post("/admin/password", data={**fields, "current_password": "a wrong guess!"})
+        assert wrong.status_code == 400 and "current password is not right" in page(wrong).text
+    throttled = browser.post("/admin/password", data={**fields, "current_password": PASSWORD})
+    assert throttled.status_code == 429 and "Too many failed" in page(throttled).text

@@ -118,18 +118,7 @@ async def sign_in(
     db: Database, settings: Settings, username: str, password: str, client_hash: str, now: datetime
 ) -> SignedIn:
     """Check the password (off the event loop), throttled per username and per client."""
-    rules = settings.admin
-    since = now - timedelta(minutes=rules.login_window_minutes)
-    async with db.transaction() as tx:
-        by_name, by_client = await store.count_login_failures(tx, username, client_hash, since)
-        if max(by_name, by_client) >= rules.login_attempts:
-            raise SignInRefused(
-                f"Too many failed sign-ins. Please wait {rules.login_window_minutes} minutes and try again.",
-                status_code=429,
-            )
-        # Count this attempt as failed until the password proves right: parallel attempts are then
-        # serialised by the writer and cannot slip past the limit.
-        await store.record_login_failure(tx, username, client_hash, now)
+    await _count_attempt(db, settings, username, client_hash, now)
     user = await store.get_user_by_name(db.reader, username)
     if not await _verify(user.password_hash if user else _DUMMY_HASH, password) or user is None:
         raise SignInRefused("The username or password is not right.", status_code=401)
@@ -144,6 +133,38 @@ async def sign_in(
         session = await store.get_session(tx, session_hash(token))
     assert session is not None, "the session was just created"
     return SignedIn(token, session)
+
+
+async def confirm_password(
+    db: Database, settings: Settings, user: User, password: str, client_hash: str, now: datetime
+) -> bool:
+    """Check a signed-in user's password again (to change it), throttled like a sign-in."""
+    await _count_attempt(db, settings, user.username, client_hash, now)
+    if not await _verify(user.password_hash, password):
+        return False
+    async with db.transaction() as tx:
+        await store.clear_login_failures(tx, user.username)
+    return True
+
+
+async def _count_attempt(
+    db: Database, settings: Settings, username: str, client_hash: str, now: datetime
+) -> None:
+    """Refuse when too many attempts failed; else count this one as failed until it proves right.
+
+    Counting before the (slow) password check serialises parallel attempts through the writer, so
+    they cannot slip past the limit.
+    """
+    rules = settings.admin
+    since = now - timedelta(minutes=rules.login_window_minutes)
+    async with db.transaction() as tx:
+        by_name, by_client = await store.count_login_failures(tx, username, client_hash, since)
+        if max(by_name, by_client) >= rules.login_attempts:
+            raise SignInRefused(
+                f"Too many failed sign-ins. Please wait {rules.login_window_minutes} minutes and try again.",
+                status_code=429,
+            )
+        await store.record_login_failure(tx, username, client_hash, now)
 
 
 async def current_session(db: Database, settings: Settings, token: str, now: datetime) -> Session | None:

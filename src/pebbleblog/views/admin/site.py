@@ -12,6 +12,7 @@ from starlette.responses import Response
 from pebbleblog import accounts, sitestate
 from pebbleblog.forms import is_whole_number
 from pebbleblog.models import Role, Session
+from pebbleblog.security import client_hash
 from pebbleblog.settings import Settings
 from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin, text
 from pebbleblog.views.common import SESSION_COOKIE, db_of, now, settings_of
@@ -112,9 +113,21 @@ async def password_page(request: Request, session: Session) -> Response:
 async def password_change(request: Request, session: Session, form: FormData) -> Response:
     """Change one's own password; every other session of the account ends."""
     new, again = text(form, "new_password"), text(form, "new_password_again")
-    message = ""
-    if not await accounts.check_password(session.user, text(form, "current_password")):
-        message = "The current password is not right."
+    message, status = "", 400
+    ip = request.client.host if request.client else ""
+    try:
+        confirmed = await accounts.confirm_password(
+            db_of(request),
+            settings_of(request),
+            session.user,
+            text(form, "current_password"),
+            client_hash(settings_of(request).secret, ip),
+            now(),
+        )
+    except accounts.SignInRefused as refused:
+        confirmed, message, status = False, refused.message, refused.status_code
+    if not confirmed:
+        message = message or "The current password is not right."
     elif new != again:
         message = "The two new passwords differ."
     else:
@@ -130,7 +143,7 @@ async def password_change(request: Request, session: Session, form: FormData) ->
             message = exc.message
     if message:
         return await render_admin(
-            request, session, "admin/password.html", {"message": message, "done": ""}, status_code=400
+            request, session, "admin/password.html", {"message": message, "done": ""}, status_code=status
         )
     return back_to(request, "admin:password", "done=Password+changed;+other+sessions+were+signed+out.")
 
