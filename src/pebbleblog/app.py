@@ -35,14 +35,10 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.uploads_dir.mkdir(exist_ok=True)
-        db = Database(settings.database_path)
-        await db.open()
-        try:
+        async with Database.connected(settings.database_path) as db:
             await load_content(db, settings, now())
             app.state.db = db
             yield
-        finally:
-            await db.close()
 
     app = Starlette(
         routes=build_routes(settings),

@@ -196,12 +196,8 @@ def _with_database(site_dir: Path, work: Callable[[Database], Awaitable[int]]) -
     settings = load_settings(site_dir)
 
     async def go() -> int:
-        db = Database(settings.database_path)
-        await db.open()
-        try:
+        async with Database.connected(settings.database_path) as db:
             return await work(db)
-        finally:
-            await db.close()
 
     return asyncio.run(go())
 
@@ -241,14 +237,11 @@ def _rerender(args: argparse.Namespace) -> int:
 
 async def _open_database(path: Path) -> str | None:
     """Open (and migrate) the database once before the workers start; return a problem or None."""
-    db = Database(path)
     try:
-        await db.open()
+        async with Database.connected(path):
+            return None
     except (sqlite3.Error, RuntimeError) as exc:
         return str(exc)
-    finally:
-        await db.close()
-    return None
 
 
 def _init(args: argparse.Namespace) -> int:

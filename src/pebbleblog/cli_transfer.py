@@ -98,12 +98,8 @@ def _export(args: argparse.Namespace) -> int:
     settings = load_settings(args.site_dir)
 
     async def work() -> dict[str, Any]:
-        db = Database(settings.database_path)
-        await db.open()
-        try:
+        async with Database.connected(settings.database_path) as db:
             return await export_site(db, settings.uploads_dir, datetime.now(UTC))
-        finally:
-            await db.close()
 
     document = asyncio.run(work())
     if args.file == "-":

@@ -72,6 +72,5 @@ def init_site(directory: Path, title: str) -> Path:
 
 
 async def _create_database(directory: Path) -> None:
-    db = Database(load_settings(directory, environ={}).database_path)
-    await db.open()
-    await db.close()
+    async with Database.connected(load_settings(directory, environ={}).database_path):
+        pass  # opening creates the file and applies the migrations

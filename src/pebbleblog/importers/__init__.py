@@ -82,9 +82,7 @@ async def _import_into(
     progress: Progress | None,
     now: datetime | None,
 ) -> None:
-    db = Database(database)
-    await db.open()
-    try:
+    async with Database.connected(database) as db:
         target = Target(db, settings, settings.uploads_dir, now or datetime.now(UTC), report)
         target.write_files = not report.dry_run
         if progress is not None:
@@ -92,8 +90,6 @@ async def _import_into(
         await _dispatch(target, source, report.format, old_url)
         if sum(report.added.values()):
             await sitestate.mark_content_changed(db)
-    finally:
-        await db.close()
 
 
 async def _dispatch(target: Target, source: Path, fmt: str, old_url: str) -> None:

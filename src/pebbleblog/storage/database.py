@@ -91,6 +91,17 @@ class Database:
                 await conn.close()
         self._reader = self._writer = None
 
+    @classmethod
+    @asynccontextmanager
+    async def connected(cls, path: Path) -> AsyncIterator[Database]:
+        """Open (and migrate) the database at ``path`` for the block, then close it, even on error."""
+        db = cls(path)
+        try:
+            await db.open()
+            yield db
+        finally:
+            await db.close()
+
     @property
     def reader(self) -> Connection:
         """Return the connection for reads (sees every committed write)."""

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from pebbleblog import blog, moderation, notify
 from pebbleblog.comment_rules import Client, CommentDraft, validate
 from pebbleblog.errors import CommentRefused, Forbidden
-from pebbleblog.forms import is_whole_number
+from pebbleblog.forms import form_text, is_whole_number
 from pebbleblog.models import Comment, CommentStatus
 from pebbleblog.security import (
     COOKIE_COMMENTER,
@@ -48,9 +48,9 @@ async def create(request: Request) -> Response:
     check_same_origin(request)
     page, form = await _page_and_form(request)
     draft = CommentDraft.from_form(form)
-    token = _text(form, "token")
+    token = form_text(form, "token")
     action = url_path(request, "comment:create", slug=page.post.slug)
-    if _text(form, "action") == "preview":
+    if form_text(form, "action") == "preview":
         return await _show_form(request, page, draft, token, action, preview=True)
     commenter = _commenter_token(request)
     client = _client(request, token, page.post.id, commenter or new_commenter_token())
@@ -93,8 +93,8 @@ async def update(request: Request) -> Response:
     page, comment = await _own_editable(request)
     form = await _read_form(request)
     draft = CommentDraft.from_form(form)
-    token, action = _text(form, "token"), _edit_action(request, page, comment)
-    if _text(form, "action") == "preview":
+    token, action = form_text(form, "token"), _edit_action(request, page, comment)
+    if form_text(form, "action") == "preview":
         return await _show_form(request, page, draft, token, action, preview=True, editing=comment.id)
     try:
         client = _client(request, token, page.post.id, _commenter_token(request))
@@ -112,7 +112,7 @@ async def delete(request: Request) -> Response:
     check_same_origin(request)
     page, comment = await _own_editable(request)
     form = await _read_form(request)
-    if signer_of(request).issued_at(FORM_SALT, _text(form, "token"), {"p": page.post.id}) is None:
+    if signer_of(request).issued_at(FORM_SALT, form_text(form, "token"), {"p": page.post.id}) is None:
         raise Forbidden("This delete button could not be verified. Please reload the page and try again.")
     await moderation.delete_own(db_of(request), comment, now())
     response = RedirectResponse(url_path(request, "post", slug=page.post.slug) + "#comments", status_code=303)
@@ -240,11 +240,6 @@ def _notification(request: Request, post_title: str, comment: Comment) -> Backgr
 
 def _edit_action(request: Request, page: blog.PostPage, comment: Comment) -> str:
     return url_path(request, "comment:update", slug=page.post.slug, comment_id=comment.id)
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
 
 
 # The comment forms need no session: a same-origin check plus the signed form token (which also

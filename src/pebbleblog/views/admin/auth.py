@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pebbleblog import accounts
+from pebbleblog.forms import form_text as text
 from pebbleblog.models import Session
 from pebbleblog.security import (
     check_same_origin,
@@ -15,7 +16,7 @@ from pebbleblog.security import (
     set_cookie,
 )
 from pebbleblog.templating import url_path
-from pebbleblog.views.admin.base import admin_action, text
+from pebbleblog.views.admin.base import admin_action
 from pebbleblog.views.common import (
     SESSION_COOKIE,
     db_of,

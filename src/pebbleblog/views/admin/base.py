@@ -111,12 +111,6 @@ def sign_in_redirect(request: Request) -> Response:
     return RedirectResponse(f"{url_path(request, 'admin:login')}?{query}", status_code=303)
 
 
-def text(form: FormData, name: str) -> str:
-    """Return a text field of a form ('' when missing or a file)."""
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
 def back_to(request: Request, name: str, query: str = "", **params: Any) -> RedirectResponse:
     """Answer a successful POST with a 303 to a named admin page (post/redirect/get)."""
     return RedirectResponse(

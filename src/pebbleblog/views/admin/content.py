@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from pebbleblog import blog, editor, sitestate
 from pebbleblog.errors import FormInvalid
+from pebbleblog.forms import form_text as text
 from pebbleblog.models import Session
-from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin, text
+from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin
 from pebbleblog.views.common import db_of, now, settings_of
 
 

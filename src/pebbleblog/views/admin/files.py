@@ -8,8 +8,9 @@ from starlette.responses import Response
 
 from pebbleblog import uploads
 from pebbleblog.errors import FormInvalid
+from pebbleblog.forms import form_text as text
 from pebbleblog.models import Session
-from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin, text
+from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin
 from pebbleblog.views.common import settings_of
 
 

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pebbleblog import maillinks
+from pebbleblog.forms import form_text as text
 from pebbleblog.maillinks import MailLink
 from pebbleblog.security import check_same_origin, mark_csrf_protected
 from pebbleblog.templating import url_path
-from pebbleblog.views.admin.base import text
 from pebbleblog.views.common import db_of, now, render, settings_of, signer_of
 
 

@@ -11,10 +11,11 @@ from starlette.responses import RedirectResponse, Response
 from pebbleblog import blog
 from pebbleblog import moderation_queue as queue
 from pebbleblog.errors import BadRequest
+from pebbleblog.forms import form_text as text
 from pebbleblog.forms import is_whole_number
 from pebbleblog.models import CommentStatus, Session
 from pebbleblog.templating import url_path
-from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin, text
+from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin
 from pebbleblog.views.common import db_of, now
 
 MESSAGES = {

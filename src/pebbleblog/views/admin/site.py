@@ -10,11 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pebbleblog import accounts, sitestate
+from pebbleblog.forms import form_text as text
 from pebbleblog.forms import is_whole_number
 from pebbleblog.models import Role, Session
 from pebbleblog.security import client_hash
 from pebbleblog.settings import Settings
-from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin, text
+from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin
 from pebbleblog.views.common import SESSION_COOKIE, db_of, now, settings_of
 
 TEXT_FIELDS = (
