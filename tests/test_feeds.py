@@ -15,6 +15,8 @@ from pebbleblog.settings import Settings
 
 from .conftest import Seeder, draft, write_config
 
+# The title is plain text: exact in Atom; in RSS its tags cannot be taken for markup (see feeds.py).
+BOLD_TITLE = {"atom": "Second <b>bold</b> & co", "rss": "Second ‹b>bold‹/b> & co"}
 FEEDS = [
     "/feeds/posts.{fmt}",
     "/feeds/comments.{fmt}",
@@ -76,7 +78,7 @@ def test_posts_feed_lists_visible_posts_newest_first_with_escaped_content(
     blog: dict[str, int], client: TestClient, fmt: str
 ) -> None:
     parsed = parse(client, f"/feeds/posts.{fmt}")
-    assert [e.title for e in parsed.entries] == ["Second <b>bold</b> & co", "First"]
+    assert [e.title for e in parsed.entries] == [BOLD_TITLE[fmt], "First"]
     first = parsed.entries[1]
     html = first.content[0].value if fmt == "atom" else first.description
     soup = BeautifulSoup(html, "html.parser")
@@ -104,9 +106,34 @@ def test_comment_feeds_hold_only_approved_comments(
 
 def test_tag_feed_holds_only_the_tags_visible_posts(blog: dict[str, int], client: TestClient) -> None:
     parsed = parse(client, "/feeds/tags/stretch.atom")
-    assert [e.title for e in parsed.entries] == ["Second <b>bold</b> & co", "First"]
+    assert [e.title for e in parsed.entries] == [BOLD_TITLE["atom"], "First"]
     assert parsed.feed.link == "http://testserver/tags/stretch/"
-    assert [e.title for e in parse(client, "/feeds/tags/other.rss").entries] == ["Second <b>bold</b> & co"]
+    assert [e.title for e in parse(client, "/feeds/tags/other.rss").entries] == [BOLD_TITLE["rss"]]
+
+
+def test_rss_titles_and_names_cannot_be_taken_for_html(seed: Seeder, client: TestClient) -> None:
+    """RSS cannot say a title is plain text and readers guess (feedparser takes one with a closing tag
+    for HTML), so in RSS a "<" that would open a tag is written as "‹"; Atom keeps titles exact."""
+    markup = "<img src=x onerror=alert(1)></img> <\x00b>x</b> 1 < 2"
+    (post_id,) = seed(posts=[draft(markup, author="<i>Ann</i>")])
+    seed(comments_=[dict(post_id=post_id, name="<b>Bob</b>", title="<script>alert(1)</script>", body="Hi")])
+    for path in (
+        "/feeds/posts.rss",
+        "/feeds/comments.rss",
+        "/feeds/posts/img-src-x-onerror-alert-1-img-b-x-b-1-2/comments.rss",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        parsed = feedparser.parse(response.content, sanitize_html=False)
+        for entry in parsed.entries:
+            assert entry.title_detail.type == "text/plain", (path, entry.title)
+            assert "<" not in entry.title.replace("1 < 2", "") and "<" not in entry.author, (path, entry)
+        assert parsed.feed.title_detail.type == "text/plain", path
+    titles = [e.title for e in feedparser.parse(client.get("/feeds/posts.rss").content).entries]
+    assert titles[0] == "‹img src=x onerror=alert(1)>‹/img> ‹b>x‹/b> 1 < 2"
+    atom = feedparser.parse(client.get("/feeds/posts.atom").content, sanitize_html=False)
+    assert atom.entries[0].title == "<img src=x onerror=alert(1)></img> <b>x</b> 1 < 2"
+    assert atom.entries[0].title_detail.type == "text/plain"
 
 
 @pytest.mark.parametrize(

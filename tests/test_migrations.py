@@ -119,3 +119,37 @@ async def test_0003_keeps_existing_posts_and_pages_in_markdown(tmp_path: Path) -
             await conn.execute("UPDATE posts SET body_format = 'rst'")
         async with conn.execute("SELECT count(*) FROM redirects") as cursor:
             assert await cursor.fetchone() == (0,)
+
+
+@pytest.mark.anyio
+async def test_0007_copies_each_posts_listing_time_to_its_tags_and_keeps_it_in_step(tmp_path: Path) -> None:
+    async with aiosqlite.connect(tmp_path / "site.db", isolation_level=None) as conn:
+        await migrations.apply(conn, target=6)
+        stamp = "2024-01-01T00:00:00Z"
+        for post_id, status, published in [(1, "published", stamp), (2, "draft", stamp), (3, "draft", None)]:
+            await conn.execute(
+                "INSERT INTO posts (id, slug, title, body_source, body_html, render_version, status,"
+                " published_at, created_at, updated_at) VALUES (?, ?, 'T', 'x', 'x', 1, ?, ?, ?, ?)",
+                (post_id, f"p{post_id}", status, published, stamp, stamp),
+            )
+        await conn.execute("INSERT INTO tags (id, slug, name) VALUES (1, 't', 'T')")
+        await conn.executemany("INSERT INTO post_tags (post_id, tag_id) VALUES (?, 1)", [(1,), (2,), (3,)])
+        await migrations.apply(conn, target=7)
+
+        async def listed() -> list[tuple[int, str | None]]:
+            async with conn.execute("SELECT post_id, listed_at FROM post_tags ORDER BY post_id") as cursor:
+                return [tuple(r) for r in await cursor.fetchall()]  # type: ignore[misc]
+
+        assert await listed() == [(1, stamp), (2, None), (3, None)]  # drafts are never listed
+        await conn.execute("UPDATE posts SET status = 'published' WHERE id = 2")
+        await conn.execute("UPDATE posts SET published_at = '2025-05-05T05:05:05Z' WHERE id = 1")
+        await conn.execute("UPDATE posts SET status = 'draft' WHERE id = 1")
+        await conn.execute(
+            "UPDATE posts SET status = 'scheduled', published_at = '2030-01-01T00:00:00Z' WHERE id = 3"
+        )
+        assert await listed() == [(1, None), (2, stamp), (3, "2030-01-01T00:00:00Z")]
+        await conn.execute("DELETE FROM post_tags")
+        await conn.execute(
+            "INSERT INTO post_tags (post_id, tag_id) VALUES (3, 1)"
+        )  # a writer that knows nothing
+        assert await listed() == [(3, "2030-01-01T00:00:00Z")]

@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
-from pebbleblog.models import CommentStatus, PostStatus
+from pebbleblog.models import CommentStatus, Position, PostStatus
 
 from .conftest import NOW, Seeder, draft, write_config
 
@@ -32,12 +32,16 @@ def test_home_lists_recent_posts_newest_first_with_read_more(seed: Seeder, clien
 
 
 def test_home_is_paginated(seed: Seeder, client: TestClient, site_dir) -> None:  # type: ignore[no-untyped-def]
-    seed(posts=[draft(f"Post {n}", days_ago=n) for n in range(1, 13)])
-    first, second = client.get("/blog/"), client.get("/blog/?page=2")
+    ids = seed(posts=[draft(f"Post {n}", days_ago=n) for n in range(1, 13)])
+    first = client.get("/blog/")
     assert len(titles(first)) == 10 and titles(first)[0] == "Post 1"
+    older = soup(first).select_one(".pagination a[rel=next]")["href"]
+    assert older == f"/blog/?before=2024-05-22T12:00:00Z_{ids[9]}"  # Post 10, ten days before NOW
+    assert soup(first).select_one(".pagination a[rel=prev]") is None
+    second = client.get(older)
     assert titles(second) == ["Post 11", "Post 12"]
-    assert soup(first).select_one(".pagination a[rel=next]")["href"] == "?page=2"
-    assert soup(second).select_one(".pagination a[rel=prev]")["href"] == "?page=1"
+    assert soup(second).select_one(".pagination a[rel=prev]")["href"] == "/blog/"
+    assert soup(second).select_one(".pagination a[rel=next]") is None
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", "99999999999999999999", "%00", "١"])
@@ -51,7 +55,7 @@ def test_a_page_past_the_end_is_a_404(seed: Seeder, client: TestClient) -> None:
     seed(posts=[draft("Only")])
     response = client.get("/blog/?page=7")
     assert response.status_code == 404
-    assert "There is no page 7; this list has 1." in response.text
+    assert "There is no page 7 of this list any more" in response.text
 
 
 def test_post_permalink_shows_body_tags_and_neighbours(seed: Seeder, client: TestClient) -> None:
@@ -292,7 +296,7 @@ def test_scheduled_post_appears_when_its_time_comes(seed: Seeder, client: TestCl
         database = Database(settings.database_path)
         await database.open()
         try:
-            return [p.title for p in (await blog.recent_posts(database, settings, 1, moment)).items]
+            return [p.title for p in (await blog.recent_posts(database, settings, Position(), moment)).items]
         finally:
             await database.close()
 

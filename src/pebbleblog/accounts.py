@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -22,7 +23,13 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 _USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,40}")
 _hasher = PasswordHasher()  # Argon2id with the library's current (RFC 9106 low-memory) parameters
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown usernames against, so they take as long as known ones (made on first use:
+    Argon2 is slow on purpose, and every worker and CLI command would otherwise pay for it at import)."""
+    return _hasher.hash(secrets.token_hex(8))
 
 
 class AccountError(PebbleError):
@@ -120,7 +127,7 @@ async def sign_in(
     """Check the password (off the event loop), throttled per username and per client."""
     await _count_attempt(db, settings, username, client_hash, now)
     user = await store.get_user_by_name(db.reader, username)
-    if not await _verify(user.password_hash if user else _DUMMY_HASH, password) or user is None:
+    if not await _verify(user.password_hash if user else _dummy_hash(), password) or user is None:
         raise SignInRefused("The username or password is not right.", status_code=401)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     async with db.transaction() as tx:

@@ -13,14 +13,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from pebbleblog.accesslog import AccessLogMiddleware
 from pebbleblog.caching import ConditionalGetMiddleware
 from pebbleblog.errors import PebbleError
-from pebbleblog.routes import build_routes
+from pebbleblog.limits import RequestLimitsMiddleware, body_limits
+from pebbleblog.pagecache import PageCacheMiddleware
+from pebbleblog.routes import PAGE_CACHE_ROUTES, build_routes
 from pebbleblog.security import SecurityHeadersMiddleware, Signer
 from pebbleblog.settings import SITE_DIR_ENV, Settings, SettingsError, load_settings
 from pebbleblog.sitecontent import load_content
 from pebbleblog.sitestate import SiteState, SiteStateMiddleware
 from pebbleblog.storage import Database
+from pebbleblog.storage.changes import ChangeWatch
 from pebbleblog.templating import make_templates
 from pebbleblog.views import errors
 from pebbleblog.views.admin.base import SignInRequired
@@ -35,18 +39,27 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.uploads_dir.mkdir(exist_ok=True)
-        async with Database.connected(settings.database_path) as db:
+        async with Database.connected(settings.database_path, settings.server.durability) as db:
             await load_content(db, settings, now())
             app.state.db = db
-            yield
+            app.state.site_state.watch = watch = ChangeWatch(settings.database_path)
+            try:
+                yield
+            finally:
+                watch.close()
 
     app = Starlette(
         routes=build_routes(settings),
         middleware=[
+            # The real client first, then the access log, both outside the page cache: its hits are
+            # logged, with the client's address rather than the proxy's.
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.server.trusted_proxies)),
+            Middleware(AccessLogMiddleware),
+            Middleware(PageCacheMiddleware, routes=PAGE_CACHE_ROUTES, enabled=settings.server.page_cache),
             Middleware(SecurityHeadersMiddleware),
             Middleware(ConditionalGetMiddleware),
             Middleware(SiteStateMiddleware),
+            Middleware(RequestLimitsMiddleware, **body_limits(settings.server)),
         ],
         exception_handlers={
             PebbleError: errors.domain_error,

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from pebbleblog import comment_rules, moderation
 from pebbleblog.content.markdown import (
@@ -23,10 +23,12 @@ from pebbleblog.models import (
     Page,
     PageInput,
     PageStatus,
+    Position,
     Post,
     PostInput,
+    PostKey,
+    PostSlice,
     PostStatus,
-    ResultPage,
     Tag,
 )
 from pebbleblog.settings import Settings
@@ -34,6 +36,9 @@ from pebbleblog.storage import Database, comments, pages, posts, tags
 from pebbleblog.threads import CommentNode, build_thread
 
 MAX_PAGE_NUMBER = 1_000_000
+# A place in a post list, as ?before= and ?after= carry it: a post's UTC publication time and id.
+_KEY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)_([0-9]{1,18})")
+_KEY_TIME = "%Y-%m-%dT%H:%M:%SZ"
 # Dates outside these years are refused when content is written, so every month can be archived.
 MIN_YEAR, MAX_YEAR = 1000, 9998
 # Slugs a static page cannot take, because a route already owns that first path segment.
@@ -44,10 +49,12 @@ RESERVED_SLUGS = frozenset(
         "avatars",
         "blog",
         "feeds",
+        "healthz",
         "login",
         "logout",
         "posts",
         "search",
+        "sitemaps",
         "static",
         "tags",
         "uploads",
@@ -109,6 +116,38 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
 
 
+def parse_position(before: str | None, after: str | None, page: str | None) -> Position:
+    """Return the place in a post list that ``?before=``, ``?after=`` or an old ``?page=`` asks for.
+
+    Raise BadRequest, saying what to fix, for a malformed value or more than one of them.
+    """
+    given = [f"?{name}=" for name, value in (("before", before), ("after", after), ("page", page)) if value]
+    if len(given) > 1:
+        raise BadRequest(f"Use {given[0]} or {given[1]}, not both; the Older and Newer links carry one.")
+    if page:
+        return Position(page=parse_page_number(page))
+    if before is not None:
+        return Position(before=parse_key(before, "before"))
+    if after is not None:
+        return Position(after=parse_key(after, "after"))
+    return Position()
+
+
+def parse_key(raw: str, name: str) -> PostKey:
+    """Return the list key in ``raw`` ('2024-06-01T12:00:00Z_42'), or raise BadRequest."""
+    match = _KEY.fullmatch(raw)
+    try:
+        if match:
+            return PostKey(datetime.strptime(match[1], _KEY_TIME).replace(tzinfo=UTC), int(match[2]))
+    except ValueError:
+        pass
+    raise BadRequest(
+        f"The ?{name}= value {_short(raw)!r} is not a place in this list: it looks like"
+        " 2024-06-01T12:00:00Z_42 (a UTC time and a post number). Follow the Older posts and Newer"
+        " posts links instead."
+    )
+
+
 def parse_page_number(raw: str | None) -> int:
     """Return the page number from a ``?page=`` value, or raise BadRequest saying what to fix."""
     if raw is None or raw == "":
@@ -118,44 +157,56 @@ def parse_page_number(raw: str | None) -> int:
     return int(raw)
 
 
-async def recent_posts(db: Database, settings: Settings, number: int, now: datetime) -> ResultPage[Post]:
-    """Return one page of the newest visible posts."""
-    return await _paginate(db, settings, number, now)
+async def recent_posts(db: Database, settings: Settings, position: Position, now: datetime) -> PostSlice:
+    """Return one page of the visible posts, newest first, at ``position``."""
+    return await _paginate(db, settings, position, now)
 
 
 async def tag_posts(
-    db: Database, settings: Settings, slug: str, number: int, now: datetime
-) -> tuple[Tag, ResultPage[Post]]:
+    db: Database, settings: Settings, slug: str, position: Position, now: datetime
+) -> tuple[Tag, PostSlice]:
     """Return a tag and one page of its visible posts."""
     tag = await tags.get_tag(db.reader, slug)
     if tag is None:
         raise NotFound(f"There is no tag called “{_short(slug)}”.")
-    return tag, await _paginate(db, settings, number, now, tag_id=tag.id)
+    return tag, await _paginate(db, settings, position, now, tag_id=tag.id)
 
 
 async def month_posts(
-    db: Database, settings: Settings, year: int, month: int, number: int, now: datetime
-) -> ResultPage[Post]:
+    db: Database, settings: Settings, year: int, month: int, position: Position, now: datetime
+) -> PostSlice:
     """Return one page of the posts published in a month of the site's time zone."""
     if not (1 <= month <= 12 and MIN_YEAR <= year <= MAX_YEAR):
         raise NotFound(f"There is no month {year}/{month:02d} in the archive.")
-    zone = settings.zone
-    start = datetime(year, month, 1, tzinfo=zone)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
-    result = await _paginate(db, settings, number, now, start=start, end=end)
-    if result.total == 0:
+    start, end = month_bounds(year, month, settings.zone)
+    result = await _paginate(db, settings, position, now, start=PostKey(start, 0), end=PostKey(end, 0))
+    if result.moved_to is None and result.first and not result.items:
         raise NotFound(f"Nothing was published in {start:%B %Y}.")
     return result
 
 
+def month_bounds(year: int, month: int, zone: tzinfo) -> tuple[datetime, datetime]:
+    """Return when a month of the site's time zone starts and when the next one does."""
+    return datetime(year, month, 1, tzinfo=zone), datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+
+
 async def archive_months(db: Database, settings: Settings, now: datetime) -> list[MonthCount]:
-    """Return each month (site time zone) that has posts, newest first, with its post count."""
+    """Return each month (site time zone) that has posts, newest first, with its post count.
+
+    The months are those from the oldest post's to the newest's; one query counts each of them
+    between its own start and end, so the site's daylight-saving changes are respected.
+    """
+    span = await posts.publication_span(db.reader, now)
+    if span is None:
+        return []
     zone = settings.zone
-    counts: dict[tuple[int, int], int] = {}
-    for moment in await posts.list_publication_times(db.reader, now):
-        local = moment.astimezone(zone)
-        counts[(local.year, local.month)] = counts.get((local.year, local.month), 0) + 1
-    return [MonthCount(y, m, n) for (y, m), n in counts.items()]
+    oldest, newest = (moment.astimezone(zone) for moment in span)
+    months = [
+        divmod(n, 12)
+        for n in range(newest.year * 12 + newest.month - 1, oldest.year * 12 + oldest.month - 2, -1)
+    ]
+    counts = await posts.count_in_periods(db.reader, now, [month_bounds(y, m + 1, zone) for y, m in months])
+    return [MonthCount(y, m + 1, n) for (y, m), n in zip(months, counts, strict=True) if n]
 
 
 async def post_page(
@@ -364,19 +415,80 @@ async def _post_page(
 async def _paginate(
     db: Database,
     settings: Settings,
-    number: int,
+    position: Position,
     now: datetime,
     *,
     tag_id: int | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-) -> ResultPage[Post]:
+    start: PostKey | None = None,
+    end: PostKey | None = None,
+) -> PostSlice:
+    """Return the page of a post list at ``position``: the list's posts lie between start and end.
+
+    Each page reads a short index range from its key, then counts at most a page of newer posts
+    (so the Newer link can lead to the list's first page when they all fit on it): no OFFSET, no
+    count of the whole list.
+    """
     per_page = settings.site.posts_per_page
-    total = await posts.count_visible_posts(db.reader, now, tag_id=tag_id, start=start, end=end)
-    result: ResultPage[Post] = ResultPage([], number, per_page, total)
-    if number > result.page_count:
-        raise NotFound(f"There is no page {number}; this list has {result.page_count}.")
-    items = await posts.list_visible_posts(
-        db.reader, now, limit=per_page, offset=(number - 1) * per_page, tag_id=tag_id, start=start, end=end
+    if position.page is not None:
+        return await _old_page(db, per_page, position.page, now, tag_id, start, end)
+    reader = db.reader
+    if position.after is None:  # the newest page, or the posts just older than a key
+        before = min((k for k in (position.before, end) if k is not None), default=None)
+        found = await posts.list_visible_posts(
+            reader, now, limit=per_page + 1, before=before, after=start, tag_id=tag_id
+        )
+        items, has_older = found[:per_page], len(found) > per_page
+    else:  # the posts just newer than a key
+        after = max(position.after, start) if start else position.after
+        found = await posts.list_visible_posts(
+            reader, now, limit=per_page, before=end, after=after, tag_id=tag_id, oldest_first=True
+        )
+        items = found[::-1]
+        has_older = bool(items) and await _exists(db, now, before=_key(items[-1]), after=start, tag_id=tag_id)
+    if not items and (position.before or position.after):
+        raise NotFound("There are no more posts that way in this list; it may have changed.")
+    newer = 0
+    if items and (position.before or position.after):
+        newer = await posts.count_visible_posts(
+            reader, now, most=per_page + 1, before=end, after=_key(items[0]), tag_id=tag_id
+        )
+    return PostSlice(
+        items,
+        older=_key(items[-1]) if has_older else None,
+        newer=_key(items[0]) if newer > per_page else None,
+        has_newer=newer > 0,
     )
-    return ResultPage(items, number, per_page, total)
+
+
+async def _exists(
+    db: Database, now: datetime, *, before: PostKey, after: PostKey | None, tag_id: int | None
+) -> bool:
+    """Tell whether the list has a visible post between the keys."""
+    return (
+        await posts.count_visible_posts(db.reader, now, most=1, before=before, after=after, tag_id=tag_id) > 0
+    )
+
+
+async def _old_page(
+    db: Database,
+    per_page: int,
+    number: int,
+    now: datetime,
+    tag_id: int | None,
+    start: PostKey | None,
+    end: PostKey | None,
+) -> PostSlice:
+    """Return where an old numbered page (?page=N) of a list now starts, as a redirect."""
+    if number == 1:
+        return PostSlice([], moved_to="")
+    key = await posts.key_at(
+        db.reader, now, (number - 1) * per_page - 1, tag_id=tag_id, before=end, after=start
+    )
+    if key is None:
+        raise NotFound(f"There is no page {number} of this list any more; it has fewer posts.")
+    return PostSlice([], moved_to=f"?before={key}")
+
+
+def _key(post: Post) -> PostKey:
+    assert post.published_at is not None, "listed posts are published"
+    return PostKey(post.published_at, post.id)

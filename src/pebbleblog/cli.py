@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pebbleblog import accounts, cli_transfer, moderation
+from pebbleblog import accesslog, accounts, cli_ops, cli_transfer, moderation
 from pebbleblog.models import CommentStatus, Role
 from pebbleblog.settings import SITE_DIR_ENV, SettingsError, describe_settings, load_settings
 from pebbleblog.site import SiteExistsError, init_site
@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_comment_commands(commands, common)
     _add_account_commands(commands, common)
     cli_transfer.add_commands(commands, common)
+    cli_ops.add_commands(commands, common)
 
     show = commands.add_parser(
         "settings",
@@ -196,7 +197,7 @@ def _with_database(site_dir: Path, work: Callable[[Database], Awaitable[int]]) -
     settings = load_settings(site_dir)
 
     async def go() -> int:
-        async with Database.connected(settings.database_path) as db:
+        async with Database.connected(settings.database_path, settings.server.durability) as db:
             return await work(db)
 
     return asyncio.run(go())
@@ -235,10 +236,10 @@ def _rerender(args: argparse.Namespace) -> int:
     return _with_database(args.site_dir, work)
 
 
-async def _open_database(path: Path) -> str | None:
+async def _open_database(path: Path, durability: str) -> str | None:
     """Open (and migrate) the database once before the workers start; return a problem or None."""
     try:
-        async with Database.connected(path):
+        async with Database.connected(path, durability):
             return None
     except (sqlite3.Error, RuntimeError) as exc:
         return str(exc)
@@ -265,7 +266,7 @@ def _serve(args: argparse.Namespace) -> int:
         print("error: --workers must be 1 or more, and --reload works with one worker only", file=sys.stderr)
         return EXIT_USAGE
     settings = load_settings(site_dir)  # fail here, with a clear message, rather than in every worker
-    problem = asyncio.run(_open_database(settings.database_path))
+    problem = asyncio.run(_open_database(settings.database_path, settings.server.durability))
     if problem:
         print(f"error: cannot open the database {settings.database_path}: {problem}", file=sys.stderr)
         return EXIT_ERROR
@@ -279,5 +280,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         reload=args.reload,
         log_level="info",
+        log_config=accesslog.uvicorn_log_config(),
+        access_log=False,  # pebbleblog.access logs each request instead (JSON lines on stderr)
     )
     return EXIT_OK

@@ -98,7 +98,7 @@ def _export(args: argparse.Namespace) -> int:
     settings = load_settings(args.site_dir)
 
     async def work() -> dict[str, Any]:
-        async with Database.connected(settings.database_path) as db:
+        async with Database.connected(settings.database_path, settings.server.durability) as db:
             return await export_site(db, settings.uploads_dir, datetime.now(UTC))
 
     document = asyncio.run(work())

@@ -25,6 +25,11 @@ ATOM = "http://www.w3.org/2005/Atom"
 DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
 # Characters XML 1.0 cannot carry at all, even escaped; imported text may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# RSS cannot say that a title is plain text, and readers guess: feedparser, for one, takes a title
+# with a closing tag or an entity for HTML, so a comment titled "<img src=x onerror=...></img>"
+# would become markup in such a reader. In RSS's plain-text elements a "<" that would open a tag is
+# written as "‹" (U+2039), which no reader can take for markup. Atom says type="text": exact there.
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 
 Link = Callable[..., str]
 """``link(route_name, **params)`` -> the absolute URL of a route."""
@@ -129,21 +134,21 @@ def rss_xml(feed: Feed) -> bytes:
     """Serialise a feed as RSS 2.0 (with an atom:link to itself, as the RSS Advisory Board advises)."""
     root = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM, "xmlns:dc": DUBLIN_CORE})
     channel = ET.SubElement(root, "channel")
-    _sub(channel, "title", feed.title)
+    _sub(channel, "title", _rss_text(feed.title))
     _sub(channel, "link", feed.page)
-    _sub(channel, "description", feed.subtitle or feed.title)
+    _sub(channel, "description", _rss_text(feed.subtitle or feed.title))
     _sub(channel, "language", feed.language)
     _sub(channel, "lastBuildDate", rfc822(feed.updated))
     _sub(channel, "generator", "pebbleblog")
     _sub(channel, "atom:link", rel="self", type=FORMATS["rss"], href=feed.self_links["rss"])
     for entry in feed.entries:
         item = ET.SubElement(channel, "item")
-        _sub(item, "title", entry.title)
+        _sub(item, "title", _rss_text(entry.title))
         _sub(item, "link", entry.link)
         _sub(item, "guid", entry.id, isPermaLink="false")
         _sub(item, "pubDate", rfc822(entry.published))
         if entry.author:
-            _sub(item, "dc:creator", entry.author)
+            _sub(item, "dc:creator", _rss_text(entry.author))
         _sub(item, "description", entry.html)
     return _serialise(root)
 
@@ -209,6 +214,11 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
     element = ET.SubElement(parent, tag, attributes)
     element.text = None if text is None else _NOT_XML.sub("", text)
     return element
+
+
+def _rss_text(text: str) -> str:
+    """Return plain text for an RSS element that readers may take for HTML: no "<" opens a tag."""
+    return _TAG_OPEN.sub("\u2039", _NOT_XML.sub("", text))
 
 
 def _serialise(root: ET.Element) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -106,6 +106,68 @@ class MonthCount:
     year: int
     month: int
     count: int
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PostKey:
+    """A post's place in publication order: (published_at, id), so posts sharing a second stay apart."""
+
+    published_at: datetime
+    id: int
+
+    def __str__(self) -> str:
+        """Return the key as list links carry it: '2024-06-01T12:00:00Z_42' (UTC)."""
+        utc = self.published_at.astimezone(UTC)
+        return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z_{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Which page of a post list to show: the newest, or the posts just before or after a key."""
+
+    before: PostKey | None = None
+    after: PostKey | None = None
+    page: int | None = None  # an old numbered-page link (?page=N), answered with a redirect
+
+    @property
+    def query(self) -> str:
+        """Return the query string that asks for this position ('' for the newest page)."""
+        if self.before is not None:
+            return f"?before={self.before}"
+        return "" if self.after is None else f"?after={self.after}"
+
+
+@dataclass(frozen=True, slots=True)
+class PostSlice:
+    """One page of a post list, newest first, and where the pages either side of it start.
+
+    ``older`` is the key to ask for posts before (None: this is the oldest page). ``newer`` is the
+    key to ask for posts after; when ``has_newer`` but ``newer`` is None, the newer posts all fit on
+    the list's first page, so the link goes there.
+    """
+
+    items: list[Post]
+    older: PostKey | None = None
+    newer: PostKey | None = None
+    has_newer: bool = False
+    moved_to: str | None = None  # the query string an old ?page=N link now redirects to
+
+    @property
+    def first(self) -> bool:
+        """Tell whether this is the list's first (newest) page."""
+        return not self.has_newer
+
+    @property
+    def older_query(self) -> str | None:
+        """Return the query string of the next older page, or None."""
+        return None if self.older is None else f"?before={self.older}"
+
+    @property
+    def newer_query(self) -> str | None:
+        """Return the query string of the next newer page ('' for the first page), or None."""
+        if not self.has_newer:
+            return None
+        return "" if self.newer is None else f"?after={self.newer}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -175,12 +175,12 @@ def _send(mail: MailSection, message: EmailMessage) -> list[Outcome]:
     ]
 
 
-def _connect(mail: MailSection) -> smtplib.SMTP:
+def _connect(mail: MailSection, timeout: float = SMTP_TIMEOUT) -> smtplib.SMTP:
     context = ssl.create_default_context()
     if mail.security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(mail.host, mail.port, timeout=SMTP_TIMEOUT, context=context)
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(mail.host, mail.port, timeout=timeout, context=context)
     else:
-        smtp = smtplib.SMTP(mail.host, mail.port, timeout=SMTP_TIMEOUT)
+        smtp = smtplib.SMTP(mail.host, mail.port, timeout=timeout)
     try:
         if mail.security == "starttls":
             smtp.starttls(context=context)
@@ -190,6 +190,18 @@ def _connect(mail: MailSection) -> smtplib.SMTP:
         smtp.close()
         raise
     return smtp
+
+
+def probe(mail: MailSection, timeout: float) -> str | None:
+    """Connect, greet (EHLO), start TLS and sign in as configured, send nothing; return a problem or None."""
+    try:
+        with _connect(mail, timeout) as smtp:
+            code, reply = smtp.ehlo()
+    except (OSError, smtplib.SMTPException) as exc:  # connection, TLS, sign-in, or the server said no
+        return f"{mail.host}:{mail.port} ({mail.security}): {_describe(exc)}"
+    if code != 250:
+        return f"{mail.host}:{mail.port} answered EHLO with {_describe((code, reply))}"
+    return None
 
 
 async def _record(db: Database, comment_id: int, outcomes: Sequence[Outcome], now: datetime) -> None:

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from pebbleblog.settings import Settings
 from pebbleblog.templating import LayeredStaticFiles, UploadedFiles, static_dirs
-from pebbleblog.views import comments, feeds, public
+from pebbleblog.views import comments, feeds, health, public
 from pebbleblog.views.admin import auth, content, dashboard, files, mailactions, moderation, site
 
 
@@ -77,6 +77,29 @@ class IdConvertor(Convertor[int]):
 
 register_url_convertor("id", IdConvertor())
 
+# Public pages the in-process page cache may keep for anonymous readers (see pagecache.py).
+PAGE_CACHE_ROUTES = frozenset(
+    {
+        "home",
+        "blog",
+        "post",
+        "tag",
+        "archive",
+        "month",
+        "search",
+        "avatar",
+        "page",
+        "feed:posts",
+        "feed:comments",
+        "feed:tag",
+        "feed:post-comments",
+        "sitemap",
+        "sitemap:site",
+        "sitemap:posts",
+        "robots",
+    }
+)
+
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
     """Return the app's routes; static and upload folders come from the settings."""
@@ -110,7 +133,10 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/feeds/tags/{slug}.{fmt}", feeds.tag_feed, name="feed:tag"),
         Route("/feeds/posts/{slug}/comments.{fmt}", feeds.post_comments_feed, name="feed:post-comments"),
         Route("/sitemap.xml", feeds.sitemap, name="sitemap"),
+        Route("/sitemaps/site.xml", feeds.sitemap_site, name="sitemap:site"),
+        Route("/sitemaps/posts-{number:id}.xml", feeds.sitemap_posts, name="sitemap:posts"),
         Route("/robots.txt", feeds.robots, name="robots"),
+        Route("/healthz", health.healthz, name="healthz"),  # before the /{slug} pages
         *admin_routes(),
         Mount("/static", LayeredStaticFiles(static_dirs(settings)), name="static"),
         Mount("/uploads", UploadedFiles(directory=settings.uploads_dir, check_dir=False), name="uploads"),

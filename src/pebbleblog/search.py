@@ -15,6 +15,8 @@ from pebbleblog.storage import search as index
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 12
+# Matches ranked by relevance at most; beyond, the newest are shown (see storage.search.search).
+MAX_RANKED = 200
 # A "quoted phrase" (the closing quote may be missing) with an optional trailing *, or a bare word.
 _TERM = re.compile(r'"([^"]*)"?(\*?)|([^\s"]+)')
 # Whole tags, and the pieces of a tag that a snippet's edges cut through.
@@ -61,13 +63,16 @@ async def search(db: Database, settings: Settings, raw: str, number: int, now: d
     match = build_match(query)
     if not match:
         return SearchResults(query, HELP if raw.strip() else "", empty)
+    offset = (number - 1) * per_page
     try:
-        total = await index.count_matches(db.reader, match, now)
-        hits = await index.search(db.reader, match, now, limit=per_page, offset=(number - 1) * per_page)
+        hits, matched = await index.search(
+            db.reader, match, now, limit=per_page, offset=offset, most=MAX_RANKED
+        )
     except index.InvalidSearch:
         return SearchResults(query, f"That search could not be run. {HELP}", empty)
-    result = ResultPage([Found(h, snippet_parts(h.snippet)) for h in hits], number, per_page, total)
-    return SearchResults(query, _message(query, raw, result), result)
+    found = [Found(h, snippet_parts(h.snippet)) for h in hits]
+    result = ResultPage(found, number, per_page, min(matched, MAX_RANKED))
+    return SearchResults(query, _message(raw, result, matched > MAX_RANKED), result)
 
 
 def snippet_parts(snippet: str) -> tuple[tuple[str, bool], ...]:
@@ -89,11 +94,16 @@ def _plain(text: str) -> str:
     return "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
 
 
-def _message(query: str, raw: str, result: ResultPage[Found]) -> str:
+def _message(raw: str, result: ResultPage[Found], more: bool) -> str:
     cut = " (only its first 200 characters were used)" if len(raw.strip()) > MAX_QUERY_CHARS else ""
     if result.total == 0:
         return f"Nothing matched your search{cut}. {HELP}"
     if not result.items:
         return f"There is no page {result.number} of results; there are {result.page_count}."
+    if more:
+        return (
+            f"More than {MAX_RANKED} results{cut}: the {MAX_RANKED} newest are shown, those with your"
+            " words in the title first. Add a word to narrow the search."
+        )
     found = "1 result" if result.total == 1 else f"{result.total} results"
     return f"{found}{cut}."

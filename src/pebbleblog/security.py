@@ -69,6 +69,14 @@ COOKIE_REMEMBER = "pb_remember"  # name, email and website, when the reader asks
 COOKIE_FLASH = "pb_flash"  # one message to show on the next page
 YEAR = 365 * 24 * 3600
 MINE_LIMIT = 30
+# Each signed cookie's lifetime, sent as its Max-Age and checked again when it is read back, so a
+# replayed old cookie is ignored like one the browser has dropped.
+COOKIE_MAX_AGE = {
+    COOKIE_COMMENTER: YEAR,
+    COOKIE_MINE: 30 * 24 * 3600,
+    COOKIE_REMEMBER: YEAR,
+    COOKIE_FLASH: 600,
+}
 
 
 class Signer:
@@ -129,6 +137,16 @@ def set_cookie(response: Response, request: Request, name: str, value: str, max_
         samesite="lax",
         secure=request.url.scheme == "https",
     )
+
+
+def set_signed_cookie(response: Response, request: Request, signer: Signer, name: str, value: Any) -> None:
+    """Set one of the reader cookies (COOKIE_MAX_AGE), its value signed for its name."""
+    set_cookie(response, request, name, signer.dumps(name, value), COOKIE_MAX_AGE[name])
+
+
+def read_signed_cookie(request: Request, signer: Signer, name: str) -> Any:
+    """Return a reader cookie's value; None if missing, tampered, signed by another site or too old."""
+    return signer.loads(name, request.cookies.get(name), max_age=COOKIE_MAX_AGE[name])
 
 
 def delete_cookie(response: Response, request: Request, name: str) -> None:

@@ -72,5 +72,6 @@ def init_site(directory: Path, title: str) -> Path:
 
 
 async def _create_database(directory: Path) -> None:
-    async with Database.connected(load_settings(directory, environ={}).database_path):
+    settings = load_settings(directory, environ={})
+    async with Database.connected(settings.database_path, settings.server.durability):
         pass  # opening creates the file and applies the migrations

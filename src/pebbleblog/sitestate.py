@@ -2,7 +2,8 @@
 
 Settings edited in the admin live in the database and override the file's. Each worker keeps the
 effective settings in memory and re-reads them only when the ``settings`` change counter moves, so
-a change made through one worker is seen by every other on its next request (one cheap query).
+a change made through one worker is seen by every other on its next request. The counters come from
+a :class:`~pebbleblog.storage.changes.ChangeWatch`: one pragma per request unless something changed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pebbleblog.settings import Settings, with_overrides
 from pebbleblog.storage import Database
 from pebbleblog.storage import state as store
+from pebbleblog.storage.changes import ChangeWatch
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +29,26 @@ class SiteState:
         self.base = base
         self.settings = base
         self.counters: dict[str, int] = {}
+        self.watch: ChangeWatch | None = None
+
+    def counters_now(self) -> dict[str, int]:
+        """Return the change counters as the database has them now."""
+        assert self.watch is not None, "the app's lifespan starts the watch"
+        return self.watch.counters()
+
+    def next_scheduled(self, now: datetime) -> datetime | None:
+        """Return when the next scheduled post falls due, if any."""
+        assert self.watch is not None, "the app's lifespan starts the watch"
+        return self.watch.next_scheduled(now)
+
+    def last_modified(self, now: datetime) -> datetime:
+        """Return when what public pages show last changed (their Last-Modified)."""
+        assert self.watch is not None, "the app's lifespan starts the watch"
+        return self.watch.last_modified(now)
 
     async def refresh(self, db: Database) -> Settings:
         """Read the change counters; rebuild the settings if another write changed them."""
-        counters = await store.get_counters(db.reader)
+        counters = self.counters_now()
         if counters.get("settings") != self.counters.get("settings"):
             self.settings = await self._load(db)
         self.counters = counters
@@ -51,7 +69,6 @@ async def save_settings(db: Database, base: Settings, values: dict[str, Any], no
         if problems:
             return problems
         await store.put_site_settings(tx, values, now)
-        await store.bump_counter(tx, "settings")
     return []
 
 
@@ -60,13 +77,10 @@ async def stored_settings(db: Database) -> dict[str, Any]:
     return await store.get_site_settings(db.reader)
 
 
-async def mark_content_changed(db: Database) -> None:
-    """Bump the content counter (page caches key on it)."""
-    async with db.transaction() as tx:
-        await store.bump_counter(tx, "content")
-
-
 SETTINGS_SCOPE_KEY = "pebbleblog.settings"
+# Served without the site state (settings, change counters): the health endpoint must answer 503,
+# not fail before it is reached, when the database cannot be read.
+STATELESS_PATHS = frozenset({"/healthz"})
 
 
 class SiteStateMiddleware:
@@ -76,7 +90,7 @@ class SiteStateMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["path"] not in STATELESS_PATHS:
             state = scope["app"].state
             scope[SETTINGS_SCOPE_KEY] = await state.site_state.refresh(state.db)
         await self.app(scope, receive, send)

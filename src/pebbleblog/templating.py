@@ -15,10 +15,13 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import Message, Receive, Scope, Send
 
 from pebbleblog.security import UPLOAD_HEADERS
 from pebbleblog.settings import BUILTIN_THEMES, NavLink, Settings
@@ -117,7 +120,32 @@ def local_time(settings: Settings, moment: datetime | None, fmt: str) -> str:
     return "" if moment is None else moment.astimezone(settings.zone).strftime(fmt)
 
 
-class UploadedFiles(StaticFiles):
+class _RangeErrorPages(StaticFiles):
+    """Answer a bad Range header with the site's error page, not Starlette's bare text (or empty 416)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refused: list[Message] = []
+
+        async def hold_refusal(message: Message) -> None:
+            if refused or (message["type"] == "http.response.start" and message["status"] in (400, 416)):
+                refused.append(message)
+            else:
+                await send(message)
+
+        await super().__call__(scope, receive, hold_refusal)
+        if refused:  # raised, so the app's HTTPException handler renders the page
+            status = refused[0]["status"]
+            headers = dict(MutableHeaders(raw=refused[0]["headers"]))
+            detail = b"".join(m.get("body", b"") for m in refused[1:]).decode("utf-8", "replace")
+            reason = detail or "they are beyond its end."
+            raise HTTPException(
+                status,
+                f"This file cannot be sent in the parts asked for (the Range header): {reason}",
+                headers={k: v for k, v in headers.items() if k == "content-range"},
+            )
+
+
+class UploadedFiles(_RangeErrorPages):
     """The site's uploads/ folder, each file served inside a CSP sandbox."""
 
     def file_response(self, *args: Any, **kwargs: Any) -> Response:
@@ -126,7 +154,7 @@ class UploadedFiles(StaticFiles):
         return response
 
 
-class LayeredStaticFiles(StaticFiles):
+class LayeredStaticFiles(_RangeErrorPages):
     """Static files looked up in several folders in turn: site, theme, default theme.
 
     A URL carrying the file's content hash (``?v=...``, added by ``url_for('static', ...)``) can be

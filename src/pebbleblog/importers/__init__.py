@@ -11,7 +11,6 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pebbleblog import sitestate
 from pebbleblog.importers import jsonformat, pebble, wxr
 from pebbleblog.importers.common import Progress, Target
 from pebbleblog.importers.pebble_blog import NotPebble
@@ -82,14 +81,12 @@ async def _import_into(
     progress: Progress | None,
     now: datetime | None,
 ) -> None:
-    async with Database.connected(database) as db:
+    async with Database.connected(database, settings.server.durability) as db:
         target = Target(db, settings, settings.uploads_dir, now or datetime.now(UTC), report)
         target.write_files = not report.dry_run
         if progress is not None:
             target.progress = progress
         await _dispatch(target, source, report.format, old_url)
-        if sum(report.added.values()):
-            await sitestate.mark_content_changed(db)
 
 
 async def _dispatch(target: Target, source: Path, fmt: str, old_url: str) -> None:

@@ -83,7 +83,6 @@ async def _setting(target: Target, item: Mapping[str, Any], ids: dict[int, int])
             target.report.unchanged["settings"] += 1
             return
         await state.put_site_settings(tx, {key: item["value"]}, updated)
-        await state.bump_counter(tx, "settings")
     target.report.added["settings"] += 1
 
 

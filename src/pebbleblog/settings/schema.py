@@ -261,14 +261,46 @@ class CommentsSection:
     )
 
 
+def _check_durability(value: str) -> str | None:
+    return None if value in ("normal", "full") else "must be 'normal' or 'full'"
+
+
 @dataclass(frozen=True)
 class ServerSection:
-    """[server]: how the site sits behind a reverse proxy."""
+    """[server]: how the site is served (reverse proxy, page cache)."""
 
     trusted_proxies: tuple[str, ...] = _setting(
         ("127.0.0.1", "::1"),
         "Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed.",
         _check_networks,
+    )
+    page_cache: bool = _setting(
+        True,
+        "Keep rendered public pages in memory for readers who are not signed in (each worker checks the"
+        " database's change counter before serving one, so a change shows at once).",
+    )
+    durability: str = _setting(
+        "normal",
+        "'normal': an acknowledged write survives a crash of pebbleblog, but a power cut or an"
+        " operating-system crash can lose the most recent writes (the database stays consistent)."
+        " 'full': every write is flushed to the disk before it is acknowledged, so it survives a power"
+        " cut too; writes are slower.",
+        _check_durability,
+    )
+    max_body_kb: int = _setting(
+        1024,
+        "Largest request body accepted, in KB (comments, sign-in, the editor and other forms); a larger"
+        " one is refused with 413 before it is read.",
+        _check_positive,
+    )
+    max_upload_mb: int = _setting(
+        10, "Largest file the admin's upload form accepts, in MB (the upload route only).", _check_positive
+    )
+    body_timeout_seconds: int = _setting(
+        30,
+        "How long a client may take to send a request's body; a slower one is answered 408 and the"
+        " request dropped, so a stalled client cannot hold it open.",
+        _check_positive,
     )
 
 

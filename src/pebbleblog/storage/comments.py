@@ -242,12 +242,18 @@ def _queue_filter(status: CommentStatus, post_id: int | None, search: str) -> tu
 async def list_queue(
     conn: Connection, status: CommentStatus, *, post_id: int | None, search: str, limit: int, offset: int
 ) -> list[tuple[Comment, str, str]]:
-    """Return (comment, post title, post slug) in one state, newest first, filtered."""
+    """Return (comment, post title, post slug) in one state, newest first, filtered.
+
+    The page's ids are picked first (from the index on (status, created_at) when there is no text
+    search), so the rows skipped by the offset are never joined to their posts.
+    """
     where, params = _queue_filter(status, post_id, search)
     rows = await conn.fetch_all(
-        "SELECT c.*, p.title AS post_title, p.slug AS post_slug"
-        f" FROM comments c JOIN posts p ON p.id = c.post_id WHERE {where}"
-        " ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?",
+        "SELECT c.*, p.title AS post_title, p.slug AS post_slug FROM comments c"
+        " JOIN posts p ON p.id = c.post_id"
+        f" WHERE c.id IN (SELECT c.id FROM comments c WHERE {where}"
+        " ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?)"
+        " ORDER BY c.created_at DESC, c.id DESC",
         [*params, limit, offset],
     )
     return [(_comment(r), str(r["post_title"]), str(r["post_slug"])) for r in rows]
@@ -338,12 +344,17 @@ async def list_blocks(conn: Connection) -> list[BlockedCommenter]:
 async def list_latest_approved(
     conn: Connection, now: datetime, limit: int, post_id: int | None = None
 ) -> list[Comment]:
-    """Return the newest approved comments on visible posts (of one post, or site-wide), newest first."""
+    """Return the newest approved comments on visible posts (of one post, or site-wide), newest first.
+
+    The post's visibility is a correlated EXISTS, so SQLite walks the newest approved comments by
+    index and looks up each one's post: a join would be planned from the posts side, or through a
+    Bloom filter built from every visible post.
+    """
     only_post = "AND c.post_id = :post_id" if post_id is not None else ""
     rows = await conn.fetch_all(
-        "SELECT c.* FROM comments c JOIN posts p ON p.id = c.post_id"
-        f" WHERE c.status = 'approved' {only_post}"
-        " AND p.status IN ('published', 'scheduled') AND p.published_at <= :now"
+        f"SELECT c.* FROM comments c WHERE c.status = 'approved' {only_post}"
+        " AND EXISTS (SELECT 1 FROM posts p WHERE p.id = c.post_id"
+        " AND p.status IN ('published', 'scheduled') AND p.published_at <= :now)"
         " ORDER BY c.created_at DESC, c.id DESC LIMIT :limit",
         {"now": to_timestamp(now), "limit": limit, "post_id": post_id},
     )

@@ -17,6 +17,10 @@ from pebbleblog.storage import migrations
 Params = Sequence[Any] | dict[str, Any]
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 BUSY_TIMEOUT_MS = 10_000
+# [server] durability -> PRAGMA synchronous. In WAL mode NORMAL syncs the log only at checkpoints: a
+# commit survives a crash of the process (it is in the operating system's cache) but not
+# necessarily a power cut. FULL syncs the log at every commit, so a commit survives a power cut too.
+SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
 
 
 def to_timestamp(moment: datetime) -> str:
@@ -71,8 +75,10 @@ class Connection:
 class Database:
     """The site's SQLite database: open it, read from it, write to it one transaction at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, durability: str = "normal") -> None:
+        assert durability in SYNCHRONOUS, f"durability must be one of {sorted(SYNCHRONOUS)}"
         self.path = path
+        self.durability = durability
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -93,9 +99,9 @@ class Database:
 
     @classmethod
     @asynccontextmanager
-    async def connected(cls, path: Path) -> AsyncIterator[Database]:
+    async def connected(cls, path: Path, durability: str = "normal") -> AsyncIterator[Database]:
         """Open (and migrate) the database at ``path`` for the block, then close it, even on error."""
-        db = cls(path)
+        db = cls(path, durability)
         try:
             await db.open()
             yield db
@@ -126,7 +132,7 @@ class Database:
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[self.durability]}")
         return conn
 
 

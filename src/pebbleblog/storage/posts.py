@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pebbleblog.models import BodyFormat, OldSlug, Post, PostInput, PostStatus, Tag
+from pebbleblog.models import BodyFormat, OldSlug, Post, PostInput, PostKey, PostStatus, Tag
 from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
 from pebbleblog.storage.tags import ensure_tags, tags_for_posts
 
-_VISIBLE = "status IN ('published', 'scheduled') AND published_at <= :now"
-_NEWEST_FIRST = "ORDER BY published_at DESC, id DESC"
+# What lists show; the same words as the partial index posts_listed, so SQLite can use it.
+_LISTED = "status IN ('published', 'scheduled')"
+_VISIBLE = f"{_LISTED} AND published_at <= :now"
+_MAX_ID = 2**63 - 1
 
 
 async def insert_post(tx: Connection, post: PostInput, now: datetime) -> int:
@@ -82,17 +86,20 @@ async def list_visible_posts(
     now: datetime,
     *,
     limit: int,
-    offset: int = 0,
+    before: PostKey | None = None,
+    after: PostKey | None = None,
     tag_id: int | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    oldest_first: bool = False,
 ) -> list[Post]:
-    """Return visible posts, newest first, optionally of one tag or within [start, end)."""
-    where, params = _filters(now, tag_id, start, end)
-    rows = await conn.fetch_all(
-        f"SELECT * FROM posts WHERE {where} {_NEWEST_FIRST} LIMIT :limit OFFSET :offset",
-        {**params, "limit": limit, "offset": offset},
+    """Return visible posts strictly between the keys ``after`` and ``before``, newest first.
+
+    ``oldest_first`` gives the ones just after ``after`` (a list's newer page); ``tag_id`` keeps
+    one tag's posts. Each call reads one short range of an index, wherever the keys are.
+    """
+    query = _listed_query(
+        now, "p.*", limit=limit, before=before, after=after, tag_id=tag_id, oldest_first=oldest_first
     )
+    rows = await conn.fetch_all(*query)
     return await _with_tags(conn, [_post(r) for r in rows])
 
 
@@ -100,47 +107,100 @@ async def count_visible_posts(
     conn: Connection,
     now: datetime,
     *,
+    most: int,
+    before: PostKey | None = None,
+    after: PostKey | None = None,
     tag_id: int | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
 ) -> int:
-    """Return how many visible posts match the same filters as :func:`list_visible_posts`."""
-    where, params = _filters(now, tag_id, start, end)
-    return int(await conn.fetch_value(f"SELECT count(*) FROM posts WHERE {where}", params))
+    """Return how many visible posts lie between the keys, counting no further than ``most``."""
+    sql, params = _listed_query(now, "p.id", limit=most, before=before, after=after, tag_id=tag_id)
+    return int(await conn.fetch_value(f"SELECT count(*) FROM ({sql})", params))
+
+
+async def key_at(
+    conn: Connection,
+    now: datetime,
+    offset: int,
+    *,
+    tag_id: int | None = None,
+    before: PostKey | None = None,
+    after: PostKey | None = None,
+) -> PostKey | None:
+    """Return the key of the visible post ``offset`` places from the newest (an old numbered page)."""
+    query = _listed_query(
+        now, "p.published_at, p.id", limit=1, before=before, after=after, tag_id=tag_id, offset=offset
+    )
+    rows = await conn.fetch_all(*query)
+    return PostKey(from_timestamp(rows[0][0]), int(rows[0][1])) if rows else None
 
 
 async def get_neighbours(conn: Connection, post: Post, now: datetime) -> tuple[Post | None, ...]:
     """Return the visible posts just before and just after ``post`` in publication order."""
     assert post.published_at is not None, "only published posts have neighbours"
-    params = {"now": to_timestamp(now), "at": to_timestamp(post.published_at), "id": post.id}
-    older = await conn.fetch_one(
-        f"SELECT * FROM posts WHERE {_VISIBLE} AND (published_at < :at OR"
-        f" (published_at = :at AND id < :id)) {_NEWEST_FIRST} LIMIT 1",
-        params,
-    )
-    newer = await conn.fetch_one(
-        f"SELECT * FROM posts WHERE {_VISIBLE} AND (published_at > :at OR"
-        " (published_at = :at AND id > :id)) ORDER BY published_at, id LIMIT 1",
-        params,
-    )
-    return tuple(None if r is None else _post(r) for r in (older, newer))
+    key = PostKey(post.published_at, post.id)
+    older = await conn.fetch_all(*_listed_query(now, "p.*", limit=1, before=key))
+    newer = await conn.fetch_all(*_listed_query(now, "p.*", limit=1, after=key, oldest_first=True))
+    return tuple(_post(rows[0]) if rows else None for rows in (older, newer))
 
 
-async def list_publication_times(conn: Connection, now: datetime) -> list[datetime]:
-    """Return the publication time of every visible post, newest first."""
+async def publication_span(conn: Connection, now: datetime) -> tuple[datetime, datetime] | None:
+    """Return when the oldest and the newest visible posts were published (None: nothing is)."""
+    oldest = await conn.fetch_all(*_listed_query(now, "p.published_at", limit=1, oldest_first=True))
+    newest = await conn.fetch_all(*_listed_query(now, "p.published_at", limit=1))
+    if not oldest or not newest:
+        return None
+    return from_timestamp(oldest[0][0]), from_timestamp(newest[0][0])
+
+
+async def count_in_periods(
+    conn: Connection, now: datetime, periods: Sequence[tuple[datetime, datetime]]
+) -> list[int]:
+    """Return how many visible posts were published in each [start, end) period, in order.
+
+    One statement counts every period over the index of listed posts, never reading the table.
+    """
+    cutoff = to_timestamp(now + timedelta(seconds=1))  # published_at <= now, at second precision
+    bounds = [[to_timestamp(start), min(to_timestamp(end), cutoff)] for start, end in periods]
     rows = await conn.fetch_all(
-        f"SELECT published_at FROM posts WHERE {_VISIBLE} {_NEWEST_FIRST}",
-        {"now": to_timestamp(now)},
+        "SELECT (SELECT count(*) FROM posts WHERE status IN ('published', 'scheduled')"
+        " AND published_at >= json_extract(b.value, '$[0]') AND published_at < json_extract(b.value, '$[1]'))"
+        " FROM json_each(:bounds) b ORDER BY b.key",
+        {"bounds": json.dumps(bounds)},
     )
-    return [from_timestamp(r[0]) for r in rows]
+    return [int(r[0]) for r in rows]
+
+
+async def list_sitemap_posts(
+    conn: Connection, now: datetime, first_id: int = 0, end_id: int = _MAX_ID
+) -> list[tuple[str, datetime]]:
+    """Return (slug, last change) of the visible posts with ids in [first_id, end_id), by id."""
+    rows = await conn.fetch_all(  # stored times compare as text, so max() picks the later one
+        "SELECT slug, max(published_at, updated_at) FROM posts"
+        f" WHERE id >= :first AND id < :end AND {_VISIBLE} ORDER BY id",
+        {"first": first_id, "end": end_id, "now": to_timestamp(now)},
+    )
+    return [(str(r[0]), from_timestamp(r[1])) for r in rows]
+
+
+async def list_id_blocks(conn: Connection, now: datetime, size: int) -> list[int]:
+    """Return the numbers n of the id blocks [n * size, (n + 1) * size) holding visible posts."""
+
+    def block_of_first_visible(from_id: str) -> str:
+        return f"(SELECT id FROM posts WHERE id >= {from_id} AND {_VISIBLE} ORDER BY id LIMIT 1) / :size"
+
+    rows = await conn.fetch_all(  # skips from block to block along the ids: the cost is per block
+        f"WITH RECURSIVE blocks(n) AS (SELECT {block_of_first_visible('0')}"
+        f" UNION ALL SELECT {block_of_first_visible('(n + 1) * :size')} FROM blocks WHERE n IS NOT NULL)"
+        " SELECT n FROM blocks WHERE n IS NOT NULL",
+        {"size": size, "now": to_timestamp(now)},
+    )
+    return [int(r[0]) for r in rows]
 
 
 async def first_publication_time(conn: Connection, now: datetime) -> datetime | None:
     """Return when the oldest visible post was published."""
-    value = await conn.fetch_value(
-        f"SELECT min(published_at) FROM posts WHERE {_VISIBLE}", {"now": to_timestamp(now)}
-    )
-    return None if value is None else from_timestamp(value)
+    rows = await conn.fetch_all(*_listed_query(now, "p.published_at", limit=1, oldest_first=True))
+    return from_timestamp(rows[0][0]) if rows else None
 
 
 async def count_by_state(conn: Connection, now: datetime) -> dict[str, int]:
@@ -155,18 +215,42 @@ async def count_by_state(conn: Connection, now: datetime) -> dict[str, int]:
     return {"published": int(row[0] or 0), "scheduled": int(row[1] or 0), "draft": int(row[2] or 0)}
 
 
-def _filters(
-    now: datetime, tag_id: int | None, start: datetime | None, end: datetime | None
+def _listed_query(
+    now: datetime,
+    columns: str,
+    *,
+    limit: int,
+    before: PostKey | None = None,
+    after: PostKey | None = None,
+    tag_id: int | None = None,
+    oldest_first: bool = False,
+    offset: int = 0,
 ) -> tuple[str, dict[str, object]]:
-    clauses = [_VISIBLE]
-    params: dict[str, object] = {"now": to_timestamp(now)}
-    if tag_id is not None:
-        clauses.append("id IN (SELECT post_id FROM post_tags WHERE tag_id = :tag_id)")
-        params["tag_id"] = tag_id
-    if start is not None and end is not None:
-        clauses.append("published_at >= :start AND published_at < :end")
-        params.update(start=to_timestamp(start), end=to_timestamp(end))
-    return " AND ".join(clauses), params
+    """Select ``columns`` of visible posts ``p`` in key order between two keys, from one index range.
+
+    "Published by now" and "before the key" are folded into one upper key, because SQLite reads an
+    index range between one lower and one upper bound and would scan from any other bound it got.
+    A tag's posts are read from post_tags, whose listed_at copies the post's published_at.
+    """
+    upper = min(before, PostKey(now, _MAX_ID)) if before else PostKey(now, _MAX_ID)
+    params: dict[str, object] = {"at": to_timestamp(upper.published_at), "id": upper.id}
+    params.update(limit=limit, offset=offset, tag_id=tag_id)
+    if tag_id is None:
+        source, at, post_id = "posts p", "p.published_at", "p.id"
+        clauses = [f"p.{_LISTED}"]
+    else:
+        source, at, post_id = "post_tags pt JOIN posts p ON p.id = pt.post_id", "pt.listed_at", "pt.post_id"
+        clauses = ["pt.tag_id = :tag_id", f"p.{_LISTED}"]
+    clauses.append(f"({at}, {post_id}) < (:at, :id)")
+    if after is not None:
+        clauses.append(f"({at}, {post_id}) > (:after_at, :after_id)")
+        params.update(after_at=to_timestamp(after.published_at), after_id=after.id)
+    order = "" if oldest_first else " DESC"
+    sql = (
+        f"SELECT {columns} FROM {source} WHERE {' AND '.join(clauses)}"
+        f" ORDER BY {at}{order}, {post_id}{order} LIMIT :limit OFFSET :offset"
+    )
+    return sql, params
 
 
 async def _with_tags(conn: Connection, posts: list[Post]) -> list[Post]:
@@ -212,10 +296,19 @@ def _post(row: sqlite3.Row) -> Post:
 
 
 async def list_all_posts(conn: Connection, limit: int, offset: int) -> list[Post]:
-    """Return posts in every state, newest first (drafts without a date first)."""
+    """Return posts in every state, newest first (drafts without a date first).
+
+    Undated drafts and dated posts are read separately, each in the order of the index on
+    (published_at, id), so a page costs an index walk to its offset instead of a sort of every post.
+    """
+    undated = int(await conn.fetch_value("SELECT count(*) FROM posts WHERE published_at IS NULL"))
     rows = await conn.fetch_all(
-        "SELECT * FROM posts ORDER BY published_at IS NOT NULL, published_at DESC, id DESC LIMIT ? OFFSET ?",
-        (limit, offset),
+        "SELECT * FROM posts WHERE published_at IS NULL ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+    )
+    rows += await conn.fetch_all(
+        "SELECT * FROM posts WHERE published_at IS NOT NULL ORDER BY published_at DESC, id DESC"
+        " LIMIT ? OFFSET ?",
+        (limit - len(rows), max(0, offset - undated)),
     )
     return await _with_tags(conn, [_post(r) for r in rows])
 

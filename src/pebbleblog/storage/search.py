@@ -13,11 +13,13 @@ MARK_START, MARK_END = "\ue000", "\ue001"
 SNIPPET_TOKENS = 32
 # Title matches weigh ten times body matches in the bm25 rank (lower is better).
 _RANK = "bm25(search_index, 10.0, 1.0)"
+# A post's row is 2 * id, a page's 2 * id + 1: telling them apart by rowid rather than by the kind
+# column spares reading each match's stored text.
 _FROM = (
     "FROM search_index"
-    " LEFT JOIN posts p ON search_index.kind = 'post' AND p.id = search_index.rowid / 2"
+    " LEFT JOIN posts p ON search_index.rowid % 2 = 0 AND p.id = search_index.rowid / 2"
     " AND p.status IN ('published', 'scheduled') AND p.published_at <= :now"
-    " LEFT JOIN pages g ON search_index.kind = 'page' AND g.id = search_index.rowid / 2"
+    " LEFT JOIN pages g ON search_index.rowid % 2 = 1 AND g.id = search_index.rowid / 2"
     " AND g.status = 'published'"
     " WHERE search_index MATCH :match AND coalesce(p.id, g.id) IS NOT NULL"
 )
@@ -27,28 +29,65 @@ class InvalidSearch(Exception):
     """SQLite refused the full-text query (FTS5 syntax)."""
 
 
-async def search(conn: Connection, match: str, now: datetime, *, limit: int, offset: int) -> list[SearchHit]:
-    """Return the visible posts and pages matching the FTS5 query ``match``, best first."""
-    sql = (
-        "SELECT search_index.kind, coalesce(p.slug, g.slug), coalesce(p.title, g.title), p.published_at,"
-        f" snippet(search_index, 1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS})"
-        f" {_FROM} ORDER BY {_RANK}, search_index.rowid LIMIT :limit OFFSET :offset"
-    )
-    params = {"match": match, "now": to_timestamp(now), "limit": limit, "offset": offset}
+async def search(
+    conn: Connection, match: str, now: datetime, *, limit: int, offset: int, most: int
+) -> tuple[list[SearchHit], int]:
+    """Return one page of the visible posts and pages matching the FTS5 query ``match``, best first,
+    and how many matched (counting no further than ``most`` + 1).
+
+    Up to ``most`` matches are ranked by bm25. When more match, the ``most`` most recently written
+    are shown, those with the words in their title first: bm25 reads every post that holds each
+    word (to weigh the words), so ranking a very common word would cost time in proportion to the
+    size of the site, and such a word says little about relevance anyway. Snippets are made for the
+    page only.
+    """
+    params = {"match": match, "now": to_timestamp(now), "most": most + 1}
     try:
-        rows = await conn.fetch_all(sql, params)
+        found = await conn.fetch_all(
+            "SELECT search_index.rowid, coalesce(p.slug, g.slug), coalesce(p.title, g.title), p.published_at"
+            f" {_FROM} ORDER BY search_index.rowid DESC LIMIT :most",
+            params,
+        )
+        by_rowid = {int(r[0]): r for r in found[:most]}
+        lowest = min(by_rowid, default=0)
+        if len(found) <= most:
+            order = await _rowids(conn, f"ORDER BY {_RANK}, rowid", match, lowest)
+        else:
+            titled = set(await _rowids(conn, "", f"title : ({match})", lowest))
+            order = sorted(by_rowid, key=lambda rowid: (rowid not in titled, -rowid))
+        page = [by_rowid[rowid] for rowid in order if rowid in by_rowid][offset : offset + limit]
+        snippets = await _snippets(conn, match, [int(r[0]) for r in page])
     except sqlite3.OperationalError as error:
         raise InvalidSearch(str(error)) from error
-    return [
-        SearchHit(str(r[0]), str(r[1]), str(r[2]), from_timestamp(r[3]) if r[3] else None, str(r[4]))
-        for r in rows
+    hits = [
+        SearchHit(
+            "post" if r[0] % 2 == 0 else "page",
+            str(r[1]),
+            str(r[2]),
+            from_timestamp(r[3]) if r[3] else None,
+            snippets.get(int(r[0]), ""),
+        )
+        for r in page
     ]
+    return hits, len(found)
 
 
-async def count_matches(conn: Connection, match: str, now: datetime) -> int:
-    """Return how many visible posts and pages match the FTS5 query ``match``."""
-    try:
-        value = await conn.fetch_value(f"SELECT count(*) {_FROM}", {"match": match, "now": to_timestamp(now)})
-    except sqlite3.OperationalError as error:
-        raise InvalidSearch(str(error)) from error
-    return int(value or 0)
+async def _rowids(conn: Connection, order_by: str, match: str, lowest: int) -> list[int]:
+    """Return the rowids matching ``match`` from ``lowest`` up (where the visible candidates are)."""
+    rows = await conn.fetch_all(
+        f"SELECT rowid FROM search_index WHERE search_index MATCH ? AND rowid >= ? {order_by}",
+        (match, lowest),
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def _snippets(conn: Connection, match: str, rowids: list[int]) -> dict[int, str]:
+    if not rowids:
+        return {}
+    marks = ",".join("?" * len(rowids))
+    rows = await conn.fetch_all(
+        f"SELECT rowid, snippet(search_index, 1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS})"
+        f" FROM search_index WHERE search_index MATCH ? AND rowid IN ({marks})",
+        [match, *rowids],
+    )
+    return {int(r[0]): str(r[1]) for r in rows}

@@ -16,11 +16,6 @@ async def get_counters(conn: Connection) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-async def bump_counter(tx: Connection, name: str) -> None:
-    """Record that data of kind ``name`` changed, so every worker notices."""
-    await tx.execute("UPDATE change_counters SET counter = counter + 1 WHERE name = ?", (name,))
-
-
 async def get_site_settings(conn: Connection) -> dict[str, Any]:
     """Return the settings stored in the database, as {'section.key': value}."""
     rows = await conn.fetch_all("SELECT key, value FROM site_settings")

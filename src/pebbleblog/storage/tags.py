@@ -49,12 +49,17 @@ async def list_tags(conn: Connection) -> list[Tag]:
 
 
 async def list_visible_tags(conn: Connection, now: datetime) -> list[tuple[Tag, datetime]]:
-    """Return the tags that have visible posts, each with its newest post's last change."""
+    """Return the tags that have visible posts, each with the last change of its newest post.
+
+    The newest post is found from the index on (tag_id, listed_at), one lookup per tag, however
+    many posts the tag has; its change (edit or publication) is when the tag's page last changed.
+    """
     rows = await conn.fetch_all(
-        "SELECT t.id, t.slug, t.name, max(max(p.updated_at, p.published_at)) FROM tags t"
-        " JOIN post_tags pt ON pt.tag_id = t.id JOIN posts p ON p.id = pt.post_id"
-        " WHERE p.status IN ('published', 'scheduled') AND p.published_at <= ?"
-        " GROUP BY t.id ORDER BY t.slug",
-        (to_timestamp(now),),
+        "SELECT * FROM (SELECT t.id, t.slug, t.name, (SELECT max(p.updated_at, p.published_at)"
+        " FROM post_tags pt JOIN posts p ON p.id = pt.post_id WHERE pt.tag_id = t.id"
+        " AND pt.listed_at <= :now AND p.status IN ('published', 'scheduled')"
+        " ORDER BY pt.listed_at DESC, pt.post_id DESC LIMIT 1) AS changed FROM tags t) AS visible"
+        " WHERE changed IS NOT NULL ORDER BY slug",
+        {"now": to_timestamp(now)},
     )
     return [(Tag(r[0], r[1], r[2]), from_timestamp(r[3])) for r in rows]

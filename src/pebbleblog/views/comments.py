@@ -13,6 +13,7 @@ from pebbleblog import blog, moderation, notify
 from pebbleblog.comment_rules import Client, CommentDraft, validate
 from pebbleblog.errors import CommentRefused, Forbidden
 from pebbleblog.forms import form_text, is_whole_number
+from pebbleblog.limits import read_form
 from pebbleblog.models import Comment, CommentStatus
 from pebbleblog.security import (
     COOKIE_COMMENTER,
@@ -21,13 +22,13 @@ from pebbleblog.security import (
     COOKIE_REMEMBER,
     FORM_SALT,
     MINE_LIMIT,
-    YEAR,
     check_same_origin,
     client_hash,
     delete_cookie,
     mark_csrf_protected,
     new_commenter_token,
-    set_cookie,
+    read_signed_cookie,
+    set_signed_cookie,
     token_hash,
 )
 from pebbleblog.templating import absolute_url, url_path
@@ -103,7 +104,7 @@ async def update(request: Request) -> Response:
         return await _show_form(request, page, draft, token, action, refusal=refusal, editing=comment.id)
     response = _back_to(request, page.post.slug, comment.id)
     flash = "edited" if updated.status is not CommentStatus.PENDING else "edited-pending"
-    set_cookie(response, request, COOKIE_FLASH, signer_of(request).dumps(COOKIE_FLASH, flash), 600)
+    set_signed_cookie(response, request, signer_of(request), COOKIE_FLASH, flash)
     return response
 
 
@@ -116,7 +117,7 @@ async def delete(request: Request) -> Response:
         raise Forbidden("This delete button could not be verified. Please reload the page and try again.")
     await moderation.delete_own(db_of(request), comment, now())
     response = RedirectResponse(url_path(request, "post", slug=page.post.slug) + "#comments", status_code=303)
-    set_cookie(response, request, COOKIE_FLASH, signer_of(request).dumps(COOKIE_FLASH, "deleted"), 600)
+    set_signed_cookie(response, request, signer_of(request), COOKIE_FLASH, "deleted")
     return response
 
 
@@ -145,7 +146,7 @@ async def _own_editable(request: Request) -> tuple[blog.PostPage, Comment]:
 
 
 async def _read_form(request: Request) -> FormData:
-    return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES)
+    return await read_form(request, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES)
 
 
 async def _show_form(
@@ -183,7 +184,7 @@ async def _show_form(
 
 def _commenter_token(request: Request) -> str:
     """Return the browser's returning-commenter id from its signed cookie, or ''."""
-    value = signer_of(request).loads(COOKIE_COMMENTER, request.cookies.get(COOKIE_COMMENTER))
+    value = read_signed_cookie(request, signer_of(request), COOKIE_COMMENTER)
     return value if isinstance(value, str) else ""
 
 
@@ -214,16 +215,16 @@ def _remember_posting(
     """Set the cookies that follow a new comment: its id, the commenter token, remember-me, a message."""
     signer = signer_of(request)
     own = [*own_comment_ids(request), comment.id][-MINE_LIMIT:]
-    set_cookie(response, request, COOKIE_MINE, signer.dumps(COOKIE_MINE, own), 30 * 24 * 3600)
+    set_signed_cookie(response, request, signer, COOKIE_MINE, own)
     if new_commenter:
-        set_cookie(response, request, COOKIE_COMMENTER, signer.dumps(COOKIE_COMMENTER, new_commenter), YEAR)
+        set_signed_cookie(response, request, signer, COOKIE_COMMENTER, new_commenter)
     if draft.remember:
         saved = {"name": draft.name, "email": draft.email, "website": draft.website}
-        set_cookie(response, request, COOKIE_REMEMBER, signer.dumps(COOKIE_REMEMBER, saved), YEAR)
+        set_signed_cookie(response, request, signer, COOKIE_REMEMBER, saved)
     elif COOKIE_REMEMBER in request.cookies:
         delete_cookie(response, request, COOKIE_REMEMBER)
     flash = "approved" if comment.status is CommentStatus.APPROVED else "pending"
-    set_cookie(response, request, COOKIE_FLASH, signer.dumps(COOKIE_FLASH, flash), 600)
+    set_signed_cookie(response, request, signer, COOKIE_FLASH, flash)
 
 
 def _notification(request: Request, post_title: str, comment: Comment) -> BackgroundTask:

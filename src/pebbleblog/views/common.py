@@ -97,10 +97,9 @@ def feed_links(request: Request, title: str, name: str, /, **params: Any) -> lis
     ]
 
 
-def canonical_url(request: Request, name: str, /, page_number: int = 1, **params: Any) -> str:
-    """Return the absolute canonical URL of a named route (a list's later pages keep ?page=N)."""
-    url = absolute_url(request, settings_of(request), name, **params)
-    return url if page_number == 1 else f"{url}?page={page_number}"
+def canonical_url(request: Request, name: str, /, query: str = "", **params: Any) -> str:
+    """Return the absolute canonical URL of a named route (a list's later pages keep their key)."""
+    return absolute_url(request, settings_of(request), name, **params) + query
 
 
 def _business_json_ld(request: Request, settings: Settings) -> str:

@@ -19,6 +19,8 @@ _HTTP_MESSAGES = {
     404: ("Page not found", "There is nothing at this address. It may have moved."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
 }
+# Statuses whose detail is already a sentence for the reader (the body limits of pebbleblog.limits).
+_HTTP_TITLES = {400: "Bad request", 408: "Request timed out", 413: "Request too large"}
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
@@ -42,7 +44,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException), "registered for HTTPException only"
     if exc.status_code == 404 and (moved := await old_address(request)):
         return moved
-    title, message = _HTTP_MESSAGES.get(exc.status_code, ("Request refused", str(exc.detail)))
+    default = (_HTTP_TITLES.get(exc.status_code, "Request refused"), str(exc.detail))
+    title, message = _HTTP_MESSAGES.get(exc.status_code, default)
     return await _error_page(request, exc.status_code, title, message, exc.headers)
 
 

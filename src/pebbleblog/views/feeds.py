@@ -61,9 +61,24 @@ async def post_comments_feed(request: Request) -> Response:
 
 
 async def sitemap(request: Request) -> Response:
-    """Serve sitemap.xml."""
-    urls = await seo.sitemap_urls(db_of(request), now(), site_link(request))
-    return Response(seo.sitemap_xml(urls), media_type="application/xml", headers={"Cache-Control": SEO_CACHE})
+    """Serve sitemap.xml: every URL, or on a large site the index of the numbered sitemap files."""
+    found = await seo.sitemap(db_of(request), now(), site_link(request))
+    return _xml(seo.sitemap_index_xml(found.files) if found.files else seo.sitemap_xml(found.urls))
+
+
+async def sitemap_site(request: Request) -> Response:
+    """Serve the sitemap file of the home, blog, pages and tags (a large site's index lists it)."""
+    return _xml(seo.sitemap_xml(await seo.sitemap_site(db_of(request), now(), site_link(request))))
+
+
+async def sitemap_posts(request: Request) -> Response:
+    """Serve one numbered sitemap file of posts (a large site's index lists them)."""
+    number = request.path_params["number"]
+    return _xml(seo.sitemap_xml(await seo.sitemap_posts(db_of(request), now(), site_link(request), number)))
+
+
+def _xml(body: bytes) -> Response:
+    return Response(body, media_type="application/xml", headers={"Cache-Control": SEO_CACHE})
 
 
 async def robots(request: Request) -> Response:

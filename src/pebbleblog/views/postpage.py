@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -10,6 +11,7 @@ from starlette.responses import Response
 
 from pebbleblog import seo
 from pebbleblog.blog import PostPage
+from pebbleblog.caching import per_reader_value
 from pebbleblog.content.sanitize import COMMENT_TAGS
 from pebbleblog.feeds import rfc3339
 from pebbleblog.security import (
@@ -19,6 +21,7 @@ from pebbleblog.security import (
     FORM_SALT,
     MINE_LIMIT,
     delete_cookie,
+    read_signed_cookie,
 )
 from pebbleblog.templating import absolute_url, url_path
 from pebbleblog.threads import CommentNode
@@ -50,7 +53,7 @@ class CommentForm:
 
 def own_comment_ids(request: Request) -> list[int]:
     """Return the ids of the comments this browser posted (from its signed cookie)."""
-    value = signer_of(request).loads(COOKIE_MINE, request.cookies.get(COOKIE_MINE))
+    value = read_signed_cookie(request, signer_of(request), COOKIE_MINE)
     if not isinstance(value, list):
         return []
     return [v for v in value if isinstance(v, int)][-MINE_LIMIT:]
@@ -58,15 +61,20 @@ def own_comment_ids(request: Request) -> list[int]:
 
 def remembered(request: Request) -> dict[str, str]:
     """Return the name, email and website the reader asked to be remembered."""
-    value = signer_of(request).loads(COOKIE_REMEMBER, request.cookies.get(COOKIE_REMEMBER))
+    value = read_signed_cookie(request, signer_of(request), COOKIE_REMEMBER)
     if not isinstance(value, dict):
         return {}
     return {k: v for k, v in value.items() if k in ("name", "email", "website") and isinstance(v, str)}
 
 
 def new_form_token(request: Request, post_id: int) -> str:
-    """Return a signed token for a comment form on post ``post_id``, stamped with the time now."""
-    return signer_of(request).dumps(FORM_SALT, {"p": post_id})
+    """Return a signed token for a comment form on post ``post_id``, stamped with the time now.
+
+    The page cache keeps the page without it and mints a fresh one for each reader."""
+    signer = signer_of(request)
+    token = signer.dumps(FORM_SALT, {"p": post_id})
+    per_reader_value(request.scope, token, partial(signer.dumps, FORM_SALT, {"p": post_id}))
+    return token
 
 
 def blank_form(request: Request, page: PostPage) -> CommentForm:
@@ -95,7 +103,7 @@ async def render_post_page(
     settings = settings_of(request)
     if form is None and page.comments_open:
         form = blank_form(request, page)
-    flash_code = signer_of(request).loads(COOKIE_FLASH, request.cookies.get(COOKIE_FLASH), max_age=600)
+    flash_code = read_signed_cookie(request, signer_of(request), COOKIE_FLASH)
     canonical = absolute_url(request, settings, "post", slug=page.post.slug)
     response = await render(
         request,

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from pebbleblog import blog, search
 from pebbleblog.avatars import is_avatar_key, render_avatar
 from pebbleblog.errors import NotFound
-from pebbleblog.models import Page
+from pebbleblog.models import Page, Position
 from pebbleblog.templating import url_path
 from pebbleblog.views.common import (
     canonical_url,
@@ -24,6 +24,7 @@ from pebbleblog.views.common import (
 from pebbleblog.views.postpage import own_comment_ids, render_post_page
 
 AVATAR_CACHE = "public, max-age=31536000, immutable"
+_LIST_KEYS = {"before", "after", "page"}
 
 
 async def home(request: Request) -> Response:
@@ -33,7 +34,7 @@ async def home(request: Request) -> Response:
     if home_setting.startswith("page:"):
         page = await blog.static_page(db_of(request), home_setting.removeprefix("page:"))
         return await _page_response(request, page)
-    if home_setting == "latest-post" and "page" not in request.query_params:
+    if home_setting == "latest-post" and not _LIST_KEYS & request.query_params.keys():
         latest = await blog.latest_post_page(db_of(request), settings, now(), own_comment_ids(request))
         if latest is not None:
             return await render_post_page(request, latest)
@@ -42,13 +43,19 @@ async def home(request: Request) -> Response:
 
 async def post_list(request: Request) -> Response:
     """List the newest posts with their excerpts, a page at a time."""
-    number = blog.parse_page_number(request.query_params.get("page"))
-    result = await blog.recent_posts(db_of(request), settings_of(request), number, now())
+    position = _position(request)
+    result = await blog.recent_posts(db_of(request), settings_of(request), position, now())
     at_home = request.url.path == url_path(request, "home")
-    canonical = canonical_url(request, "home" if at_home else "blog", number)
-    return await render(
-        request, "index.html", {"result": result, "list_route": "blog", "canonical": canonical}
-    )
+    route = "home" if at_home and settings_of(request).site.home == "posts" else "blog"
+    if result.moved_to is not None:
+        return _moved(url_path(request, route), result.moved_to)
+    context = {
+        "result": result,
+        "list_route": "blog",
+        "list_url": url_path(request, route),
+        "canonical": canonical_url(request, route, position.query),
+    }
+    return await render(request, "index.html", context)
 
 
 async def post(request: Request) -> Response:
@@ -81,13 +88,17 @@ async def static_page(request: Request) -> Response:
 
 async def tag(request: Request) -> Response:
     """List the posts with one tag."""
-    number = blog.parse_page_number(request.query_params.get("page"))
+    position = _position(request)
     slug = request.path_params["slug"]
-    tag_, result = await blog.tag_posts(db_of(request), settings_of(request), slug, number, now())
+    tag_, result = await blog.tag_posts(db_of(request), settings_of(request), slug, position, now())
+    list_url = url_path(request, "tag", slug=tag_.slug)
+    if result.moved_to is not None:
+        return _moved(list_url, result.moved_to)
     context = {
         "tag": tag_,
         "result": result,
-        "canonical": canonical_url(request, "tag", number, slug=tag_.slug),
+        "list_url": list_url,
+        "canonical": canonical_url(request, "tag", position.query, slug=tag_.slug),
         "page_feeds": feed_links(request, f"Posts tagged “{tag_.name}”", "feed:tag", slug=tag_.slug),
     }
     return await render(request, "tag.html", context)
@@ -107,13 +118,16 @@ async def month(request: Request) -> Response:
     canonical = url_path(request, "month", year=year, month=month_)
     if request.url.path != canonical:  # /archive/2017/05/ -> /archive/2017/5/
         return RedirectResponse(canonical, status_code=301)
-    number = blog.parse_page_number(request.query_params.get("page"))
-    result = await blog.month_posts(db_of(request), settings_of(request), year, month_, number, now())
+    position = _position(request)
+    result = await blog.month_posts(db_of(request), settings_of(request), year, month_, position, now())
+    if result.moved_to is not None:
+        return _moved(canonical, result.moved_to)
     context = {
         "year": year,
         "month": month_,
         "result": result,
-        "canonical": canonical_url(request, "month", number, year=year, month=month_),
+        "list_url": canonical,
+        "canonical": canonical_url(request, "month", position.query, year=year, month=month_),
     }
     return await render(request, "month.html", context)
 
@@ -144,6 +158,19 @@ def redirect_to(name: str) -> Callable[[Request], Awaitable[Response]]:
         return RedirectResponse(target, status_code=308)
 
     return redirect
+
+
+def _position(request: Request) -> Position:
+    query = request.query_params
+    return blog.parse_position(query.get("before"), query.get("after"), query.get("page"))
+
+
+def _moved(list_url: str, query: str) -> Response:
+    """Send an old numbered-page link (?page=N) to where its posts start now.
+
+    302, not 301: as posts are added, page N's posts move on, so a browser must not remember it.
+    """
+    return RedirectResponse(list_url + query, status_code=302)
 
 
 async def _page_response(request: Request, page: Page) -> Response:

@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pebbleblog import accounts
 from pebbleblog.forms import form_text as text
+from pebbleblog.limits import read_form
 from pebbleblog.models import Session
 from pebbleblog.security import (
     check_same_origin,
@@ -42,7 +43,7 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Check the username and password; on success start a new session and go back."""
     check_same_origin(request)
-    form = await request.form(max_files=0, max_fields=10, max_part_size=8192)
+    form = await read_form(request, max_fields=10, max_part_size=8192)
     username, password = text(form, "username").strip(), text(form, "password")
     target = safe_next(request, text(form, "next"))
     if signer_of(request).loads(LOGIN_SALT, text(form, "token"), max_age=LOGIN_FORM_MAX_AGE) != "login":

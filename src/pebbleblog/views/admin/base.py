@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pebbleblog import moderation_queue as queue
 from pebbleblog.errors import Forbidden
+from pebbleblog.limits import read_form
 from pebbleblog.models import Session
 from pebbleblog.security import check_same_origin, mark_csrf_protected
 from pebbleblog.templating import url_path
@@ -69,14 +70,20 @@ def admin_action(
         async def handler(request: Request) -> Response:
             check_same_origin(request)
             session = await require_session(request, owner_only)
-            limits = {"max_files": files, "max_fields": MAX_FIELDS, "max_part_size": max_part_size}
-            async with request.form(**limits) as form:
+            form = await read_form(
+                request, max_fields=MAX_FIELDS, max_files=files, max_part_size=max_part_size
+            )
+            try:
                 sent = form.get("csrf")
-                if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf_token):
+                # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+                expected = session.csrf_token.encode()
+                if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected):
                     raise Forbidden(
                         "This form has expired or did not come from this site. Reload the page and try again."
                     )
                 return await view(request, session, form)
+            finally:
+                await form.close()
 
         return mark_csrf_protected(handler, "session token")
 

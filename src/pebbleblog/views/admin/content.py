@@ -8,7 +8,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pebbleblog import blog, editor, sitestate
+from pebbleblog import blog, editor
 from pebbleblog.errors import FormInvalid
 from pebbleblog.forms import form_text as text
 from pebbleblog.models import Session
@@ -58,7 +58,6 @@ async def post_save(request: Request, session: Session, form: FormData) -> Respo
         saved = await editor.save_post(db_of(request), post_id, fields, settings_of(request).zone, now())
     except FormInvalid as invalid:
         return await _post_editor(request, session, post_id, fields, invalid=invalid)
-    await sitestate.mark_content_changed(db_of(request))
     return back_to(request, "admin:posts", f"done=Saved+post+{saved}.")
 
 
@@ -83,7 +82,6 @@ async def post_delete_confirm(request: Request, session: Session) -> Response:
 async def post_delete(request: Request, session: Session, form: FormData) -> Response:
     """Delete a post for good."""
     await editor.delete_post(db_of(request), request.path_params["post_id"])
-    await sitestate.mark_content_changed(db_of(request))
     return back_to(request, "admin:posts", "done=Post+deleted.")
 
 
@@ -130,7 +128,6 @@ async def page_save(request: Request, session: Session, form: FormData) -> Respo
         await editor.save_page(db_of(request), page_id, values, now())
     except FormInvalid as invalid:
         return await _page_editor(request, session, page_id, values, invalid=invalid)
-    await sitestate.mark_content_changed(db_of(request))
     return back_to(request, "admin:pages", "done=Page+saved.")
 
 
@@ -155,7 +152,6 @@ async def page_delete_confirm(request: Request, session: Session) -> Response:
 async def page_delete(request: Request, session: Session, form: FormData) -> Response:
     """Delete a page for good."""
     await editor.delete_page(db_of(request), request.path_params["page_id"])
-    await sitestate.mark_content_changed(db_of(request))
     return back_to(request, "admin:pages", "done=Page+deleted.")
 
 

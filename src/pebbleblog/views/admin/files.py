@@ -9,6 +9,7 @@ from starlette.responses import Response
 from pebbleblog import uploads
 from pebbleblog.errors import FormInvalid
 from pebbleblog.forms import form_text as text
+from pebbleblog.limits import mark_upload
 from pebbleblog.models import Session
 from pebbleblog.views.admin.base import admin_action, admin_page, back_to, render_admin
 from pebbleblog.views.common import settings_of
@@ -20,15 +21,17 @@ async def upload_list(request: Request, session: Session) -> Response:
     return await _page(request, session)
 
 
-@admin_action(owner_only=True, files=1, max_part_size=uploads.MAX_BYTES + 1024)
+@mark_upload
+@admin_action(owner_only=True, files=1)
 async def upload(request: Request, session: Session, form: FormData) -> Response:
     """Store an uploaded file after checking its size and content."""
     file = form.get("file")
+    limit = _max_bytes(request)
     try:
         if not isinstance(file, UploadFile) or not file.filename:
             raise FormInvalid("Choose a file to upload.", {"file": "Choose a file to upload."})
-        content = await file.read(uploads.MAX_BYTES + 1)
-        name = uploads.store(settings_of(request).uploads_dir, file.filename, content)
+        content = await file.read(limit + 1)
+        name = uploads.store(settings_of(request).uploads_dir, file.filename, content, limit)
     except FormInvalid as invalid:
         return await _page(request, session, invalid)
     return back_to(request, "admin:uploads", f"done=Uploaded+{name}+(link+it+as+upload:{name}).")
@@ -41,6 +44,10 @@ async def delete(request: Request, session: Session, form: FormData) -> Response
     return back_to(request, "admin:uploads", "done=File+deleted.")
 
 
+def _max_bytes(request: Request) -> int:
+    return settings_of(request).server.max_upload_mb * 1024 * 1024
+
+
 async def _page(request: Request, session: Session, invalid: FormInvalid | None = None) -> Response:
     return await render_admin(
         request,
@@ -50,7 +57,7 @@ async def _page(request: Request, session: Session, invalid: FormInvalid | None 
             "files": uploads.list_uploads(settings_of(request).uploads_dir),
             "errors": invalid.fields if invalid else {},
             "message": invalid.message if invalid else "",
-            "max_mb": uploads.MAX_BYTES // (1024 * 1024),
+            "max_mb": settings_of(request).server.max_upload_mb,
             "done": request.query_params.get("done", "")[:200],
         },
         status_code=400 if invalid else 200,

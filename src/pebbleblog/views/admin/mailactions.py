@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pebbleblog import maillinks
 from pebbleblog.forms import form_text as text
+from pebbleblog.limits import read_form
 from pebbleblog.maillinks import MailLink
 from pebbleblog.security import check_same_origin, mark_csrf_protected
 from pebbleblog.templating import url_path
@@ -35,7 +36,7 @@ async def act(request: Request) -> Response:
     """Apply the link's action once confirmed, then show the result (post/redirect/get)."""
     check_same_origin(request)
     link = await _link(request)
-    form = await request.form(max_files=0, max_fields=5, max_part_size=4096)
+    form = await read_form(request, max_fields=5, max_part_size=4096)
     maillinks.check_confirmation(signer_of(request), link, text(form, "confirm"))
     if link.actionable:
         await maillinks.act(db_of(request), link, now())

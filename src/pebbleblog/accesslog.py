@@ -1,0 +1,123 @@
+"""One log line per request, on the ``pebbleblog.access`` logger: method, path, status, time, client.
+
+What is never logged: query string values (only their names: a search, a token), request and
+response bodies (passwords, comments), headers (cookies). A path segment that is a secret, the
+``{token}`` of a mail action link, is logged as ``<token>``. ``pebbleblog serve`` writes these lines
+to standard error as JSON, one object per line (see :func:`uvicorn_log_config`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOGGER_NAME = "pebbleblog.access"
+FIELDS = ("method", "path", "query", "status", "duration_ms", "client")
+SECRET_PATH_PARAMS = ("token",)
+MAX_PATH_CHARS = 500
+MAX_QUERY_NAMES, MAX_NAME_CHARS = 20, 50
+log = logging.getLogger(LOGGER_NAME)
+
+
+class AccessLogMiddleware:
+    """Log each HTTP request once its response is complete (or has failed: status 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before it answers
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_watch)
+        finally:
+            _log_request(scope, status, (time.perf_counter() - started) * 1000)
+
+
+def _log_request(scope: Scope, status: int, duration_ms: float) -> None:
+    client = scope.get("client")
+    fields: dict[str, Any] = {
+        "method": _printable(scope["method"]),
+        "path": _path(scope),
+        "query": _query_names(scope["query_string"]),
+        "status": status,
+        "duration_ms": round(duration_ms, 1),
+        "client": client[0] if client else "",
+    }
+    query = f"?{'&'.join(fields['query'])}" if fields["query"] else ""
+    log.info(
+        "%s %s%s %s %.1fms %s",
+        fields["method"],
+        fields["path"],
+        query,
+        status,
+        duration_ms,
+        fields["client"] or "-",
+        extra={"access": fields},
+    )
+
+
+def _path(scope: Scope) -> str:
+    """Return the request's path, secret segments hidden, unprintable characters escaped, cut short."""
+    path = str(scope["path"])
+    params = scope.get("path_params") or {}
+    for name in SECRET_PATH_PARAMS:
+        value = params.get(name)
+        if isinstance(value, str) and value:
+            path = path.replace("/" + value, f"/<{name}>")
+    path = _printable(path)
+    return path if len(path) <= MAX_PATH_CHARS else path[:MAX_PATH_CHARS] + "..."
+
+
+def _query_names(query_string: bytes) -> list[str]:
+    """Return the names in the query string (never the values), sorted, at most MAX_QUERY_NAMES."""
+    names = {_printable(name)[:MAX_NAME_CHARS] for name, _ in parse_qsl(query_string.decode("latin-1"), True)}
+    return sorted(names)[:MAX_QUERY_NAMES]
+
+
+def _printable(text: str) -> str:
+    """Escape control and other unprintable characters, so a request cannot forge log lines."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """Format an access record as one JSON object: time (UTC), then the request's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "access", None)
+        if not isinstance(fields, dict):
+            fields = {"message": record.getMessage()}
+        stamp = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        return json.dumps({"time": stamp.replace("+00:00", "Z"), **fields}, ensure_ascii=False)
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """Return uvicorn's logging setup with our access lines (JSON) to stderr instead of its own."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["pebbleblog_access"] = {"()": f"{__name__}.JsonLinesFormatter"}
+    config["handlers"]["pebbleblog_access"] = {
+        "formatter": "pebbleblog_access",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"][LOGGER_NAME] = {"handlers": ["pebbleblog_access"], "level": "INFO", "propagate": False}
+    return config

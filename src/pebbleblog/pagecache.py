@@ -1,0 +1,193 @@
+"""An in-process cache of rendered public pages, for readers who are not signed in.
+
+What is cached: a 200 response of a public route (``routes.PAGE_CACHE_ROUTES``) to a GET without
+any of the site's cookies, that sets no cookie and is not marked private or no-store. Signed-in
+owners and readers who carry a pebbleblog cookie (their own pending comment, remember-me, a flash
+message) always get a fresh render.
+
+When it is dropped: every request first asks the :class:`~pebbleblog.storage.changes.ChangeWatch`
+for the change counters (one pragma unless another connection committed). The triggers of
+migration 0006 bump them on any write a public page shows, so a write made through any worker, the
+CLI or an import empties every worker's cache before its next request. Pages also go when the next
+scheduled post falls due, and after ``MAX_AGE_SECONDS`` at most (time alone changes a little: a
+post's comments closing after N days, the copyright year).
+
+Per-reader values: a post page carries a signed comment-form token stamped with the time. The view
+registers each one with :func:`per_reader_value`; the cache keeps a placeholder and mints a fresh
+token for each reader (once a second: the stamp has one-second precision, so that is identical).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pebbleblog.caching import PER_READER_KEY, Mint, not_modified, placeholder, stable_body
+from pebbleblog.sitestate import STATELESS_PATHS, SiteState
+
+MAX_ENTRIES = 2_000
+MAX_BYTES = 16 * 1024 * 1024
+MAX_AGE_SECONDS = 60.0
+_SKIPPED_HEADERS = {b"content-length", b"date", b"server"}
+
+_Key = tuple[str, str, bytes]  # root path, path, query string
+
+
+@dataclass
+class _Entry:
+    generation: tuple[int, ...]
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    mints: list[Mint]
+    etag: str
+    modified: datetime
+    stored_at: float
+    minted: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+
+    def body_for_reader(self) -> bytes:
+        body = self.body
+        second = int(time.time())
+        for index, mint in enumerate(self.mints):
+            cached = self.minted.get(index)
+            if cached is None or cached[0] != second:
+                cached = self.minted[index] = (second, mint().encode())
+            body = body.replace(placeholder(index), cached[1])
+        return body
+
+
+class PageCacheMiddleware:
+    """Serve public pages from memory while the database says nothing they show has changed."""
+
+    def __init__(self, app: ASGIApp, routes: Collection[str], enabled: bool = True) -> None:
+        self.app = app
+        self.routes = frozenset(routes)
+        self.enabled = enabled
+        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._bytes = 0
+        self._generation: tuple[int, ...] = ()
+        self._next_due = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            not self.enabled
+            or scope["type"] != "http"
+            or scope["method"] != "GET"
+            or _personal(scope)
+            or scope["path"] in STATELESS_PATHS
+        ):
+            await self.app(scope, receive, send)
+            return
+        generation = self._check(scope["app"].state.site_state)
+        key = (scope.get("root_path", ""), scope["path"], scope["query_string"])
+        entry = self._entries.get(key)
+        if entry is not None and time.monotonic() - entry.stored_at < MAX_AGE_SECONDS:
+            self._entries.move_to_end(key)
+            await _replay(entry, scope, send)
+            return
+        await self._fill(scope, receive, send, key, generation)
+
+    def _check(self, site_state: SiteState) -> tuple[int, ...]:
+        """Empty the cache if the database changed or a scheduled post fell due; return the generation."""
+        counters = site_state.counters_now()
+        generation = (counters.get("content", 0), counters.get("settings", 0))
+        now = time.time()
+        if generation != self._generation or now >= self._next_due:
+            self._clear()
+            self._generation = generation
+            due = site_state.next_scheduled(datetime.fromtimestamp(now, UTC))
+            self._next_due = due.timestamp() if due is not None else float("inf")
+        return generation
+
+    def _clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    async def _fill(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        key: _Key,
+        generation: tuple[int, ...],
+    ) -> None:
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            await send(message)
+            if message["type"] == "http.response.start":
+                start = message if self._storable(scope, message) else None
+            elif start is not None:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self._store(scope, key, generation, start, b"".join(chunks))
+
+        await self.app(scope, receive, capture)
+
+    def _storable(self, scope: Scope, start: Message) -> bool:
+        route = scope.get("route")
+        headers = Headers(raw=start["headers"])
+        control = headers.get("cache-control", "")
+        return (
+            start["status"] == 200
+            and getattr(route, "name", None) in self.routes
+            and "etag" in headers
+            and "set-cookie" not in headers
+            and "private" not in control
+            and "no-store" not in control
+        )
+
+    def _store(
+        self,
+        scope: Scope,
+        key: _Key,
+        generation: tuple[int, ...],
+        start: Message,
+        body: bytes,
+    ) -> None:
+        if generation != self._generation or len(body) > MAX_BYTES // 8:
+            return  # the database changed while this page was rendered, or the page is huge
+        per_reader = scope.get(PER_READER_KEY, ())
+        entry = _Entry(
+            generation=generation,
+            status=start["status"],
+            headers=[(k, v) for k, v in start["headers"] if k.lower() not in _SKIPPED_HEADERS],
+            body=stable_body(scope, body),
+            mints=[mint for _, mint in per_reader],
+            etag=Headers(raw=start["headers"])["etag"],
+            modified=parsedate_to_datetime(Headers(raw=start["headers"])["last-modified"]),
+            stored_at=time.monotonic(),
+        )
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.body)
+        self._entries[key] = entry
+        self._bytes += len(entry.body)
+        while len(self._entries) > MAX_ENTRIES or self._bytes > MAX_BYTES:
+            _, dropped = self._entries.popitem(last=False)
+            self._bytes -= len(dropped.body)
+
+
+def _personal(scope: Scope) -> bool:
+    """Tell whether the request carries one of the site's cookies (all are named ``pb_*``)."""
+    return any(name == b"cookie" and b"pb_" in value for name, value in scope["headers"])
+
+
+async def _replay(entry: _Entry, scope: Scope, send: Send) -> None:
+    if not_modified(Headers(scope=scope), entry.etag, entry.modified):
+        await send({"type": "http.response.start", "status": 304, "headers": entry.headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    body = entry.body_for_reader()
+    headers = [*entry.headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": entry.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,129 @@
+"""The access log: one line per request with method, path, status, time and client, and nothing secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import anyio
+import pytest
+from bs4 import BeautifulSoup
+from starlette.testclient import TestClient
+
+from pebbleblog import accounts, create_app, load_settings
+from pebbleblog.accesslog import LOGGER_NAME, JsonLinesFormatter
+from pebbleblog.models import Role
+from pebbleblog.storage import Database
+
+from .conftest import NOW, Seeder, draft, write_config
+
+COMMENT_BODY = "My private thoughts about hamstrings, number 8731"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def browser(site_dir: Path, seed: Seeder) -> Iterator[TestClient]:
+    write_config(site_dir, "[comments]\nmin_seconds = 0\nflood_seconds = 0\n")
+    seed(posts=[draft("Talk")])
+
+    async def create_owner() -> None:
+        async with Database.connected(site_dir / "pebbleblog.db") as db:
+            await accounts.create_user(db, "diana", PASSWORD, Role.OWNER, NOW)
+
+    anyio.run(create_owner)
+    app = create_app(load_settings(site_dir, environ={}))
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+def token_of(response: object, form: str) -> str:
+    soup = BeautifulSoup(response.text, "html.parser")
+    return str(soup.select_one(f"{form} input[name=token]")["value"])
+
+
+def access(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == LOGGER_NAME]
+
+
+def test_a_comment_post_is_logged_without_its_body_the_password_or_cookies(
+    browser: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    token = token_of(browser.get("/posts/talk/"), "#comment-form")
+    form = {"token": token, "name": "Ann", "body": COMMENT_BODY, "action": "post", "remember": "on"}
+    assert browser.post("/posts/talk/comments", data=form).status_code == 303
+    login = token_of(browser.get("/admin/login"), "form")
+    signed_in = browser.post("/admin/login", data={"token": login, "username": "diana", "password": PASSWORD})
+    assert signed_in.status_code == 303
+    assert browser.get("/admin/comments").status_code == 200
+
+    records = access(caplog)
+    [comment] = [
+        r for r in records if r.access["method"] == "POST" and r.access["path"] == "/posts/talk/comments"
+    ]
+    fields = comment.access
+    assert fields["status"] == 303 and fields["client"] == "testclient" and fields["query"] == []
+    assert isinstance(fields["duration_ms"], float) and fields["duration_ms"] > 0
+    assert comment.getMessage().startswith("POST /posts/talk/comments 303 ")
+    assert [r.access["status"] for r in records] == [200, 303, 200, 303, 200]
+
+    cookies = [value for value in browser.cookies.values() if len(value) > 8]
+    assert len(cookies) >= 3  # session, commenter, remember-me...
+    logged = "\n".join(r.getMessage() + json.dumps(r.access) for r in records)
+    for secret in [COMMENT_BODY, "8731", PASSWORD, token, login, *cookies]:
+        assert secret not in logged
+
+
+def test_query_values_and_link_tokens_are_not_logged(
+    browser: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    browser.get("/search?q=embarrassing+ailment&page=2")
+    mail_link = "/admin/mail/eyJjIjoxLCJhIjoiYXBwcm92ZSJ9.Zk3xYw.s1gnature"
+    assert browser.get(mail_link).status_code == 400
+    search, mail = (r.access for r in access(caplog))
+    assert (search["path"], search["query"]) == ("/search", ["page", "q"])
+    assert (mail["path"], mail["status"]) == ("/admin/mail/<token>", 400)
+    logged = "\n".join(r.getMessage() for r in access(caplog))
+    assert "embarrassing" not in logged and "s1gnature" not in logged
+
+
+def test_a_hostile_path_cannot_forge_a_log_line(
+    browser: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    browser.get("/posts/x%0A127.0.0.1%20GET%20/admin%20200/")
+    [record] = access(caplog)
+    assert "\n" not in record.getMessage() and "\\n127.0.0.1 GET /admin 200/" in record.access["path"]
+
+
+def test_the_json_formatter_writes_one_object_per_line(
+    browser: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    browser.get("/healthz")
+    line = JsonLinesFormatter().format(access(caplog)[0])
+    assert "\n" not in line
+    parsed = json.loads(line)
+    assert list(parsed) == ["time", "method", "path", "query", "status", "duration_ms", "client"]
+    assert parsed["time"].endswith("Z") and (parsed["method"], parsed["path"], parsed["status"]) == (
+        "GET",
+        "/healthz",
+        200,
+    )
+
+
+def test_the_client_is_the_forwarded_one_also_for_cached_pages(
+    site_dir: Path, seed: Seeder, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed(posts=[draft("Talk")])
+    settings = load_settings(site_dir, environ={})
+    settings = replace(settings, server=replace(settings.server, trusted_proxies=("testclient",)))
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    with TestClient(create_app(settings)) as client:
+        for _ in range(3):  # the first render fills the page cache; the others are served from it
+            assert client.get("/posts/talk/", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 200
+    assert [r.access["client"] for r in access(caplog)] == ["203.0.113.7"] * 3
