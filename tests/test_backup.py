@@ -192,7 +192,7 @@ def test_restore_refuses_an_existing_site_then_replaces_it_with_force(
     database = made_site / "pebbleblog.db"
     before = database.read_bytes()
 
-    code, _, err = run(capsys, "restore-backup", str(tmp_path / "b"), str(made_site))
+    code, _, err = run(capsys, "restore", str(tmp_path / "b"), str(made_site))  # the short spelling
     assert code == 2 and "already has pebbleblog.db, pebbleblog.toml, uploads" in err
     assert (made_site / "uploads" / "later.pdf").exists()
 

@@ -465,6 +465,8 @@ def test_the_smtp_username_and_password_are_used(site_dir: Path, seed: Seeder) -
         ("mail ann@example.org", "mail ann@example[.]org"),
         ("mailto:ann@example.org", "mailto[:]ann@example[.]org"),
         ("tel:+15551234567", "tel[:]+15551234567"),
+        ("<a href=VBScript:msgbox(1)>", "<a href=VBScript[:]msgbox(1)>"),  # found by the XSS corpus
+        ("livescript:alert(1) javascript:alert(1)", "livescript[:]alert(1) javascript[:]alert(1)"),
         ("http://192.168.0.1/admin", "hxxp://192[.]168[.]0[.]1/admin"),
         ("exa\u200bmple.com", "example[.]com"),  # an invisible character cannot split the pattern
         ("example\u3002com and example\uff0ecom", "example[.]com and example[.]com"),

@@ -26,7 +26,7 @@ MODERATION_VERBS = {"approve": "approved", "spam": "spam", "trash": "trash", "re
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_restore_alias(list(sys.argv[1:] if argv is None else argv)))
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_USAGE
@@ -45,6 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_ERROR
     return result
+
+
+def _restore_alias(argv: list[str]) -> list[str]:
+    """Read ``restore BACKUP SITE_DIR`` as ``restore-backup``; ``restore SITE_DIR ID...`` moves comments.
+
+    The two are told apart by their second argument: comment ids are whole numbers, a site is not."""
+    words = [a for a in argv[1:] if not a.startswith("-")]
+    if argv[:1] == ["restore"] and len(words) == 2 and not words[1].isdigit():
+        return ["restore-backup", *argv[1:]]
+    return argv
 
 
 def _port(text: str) -> int:

@@ -93,7 +93,9 @@ def compose(
 # word becomes [.], which no client recognises as a link, while a person still reads the address.
 # Invisible format and control characters are removed first, so they cannot split a pattern to dodge it.
 _SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
-_BARE_SCHEME = re.compile(r"\b(mailto|tel|sms|callto|facetime|skype|xmpp|data|javascript):", re.IGNORECASE)
+_BARE_SCHEME = re.compile(
+    r"\b(mailto|tel|sms|callto|facetime|skype|xmpp|data|javascript|vbscript|livescript):", re.IGNORECASE
+)
 _HOST_DOT = re.compile(r"(?<=\w)[.\u3002\uff0e\uff61](?=[^\W\d_])")  # before a letter: a domain, not 3.14
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 

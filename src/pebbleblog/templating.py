@@ -19,6 +19,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Router
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import Message, Receive, Scope, Send
@@ -37,14 +38,37 @@ def url_path(request: Request, name: str, /, **params: Any) -> str:
     ``request.url_for`` asks the outermost router, which does not know our route names when
     pebbleblog is mounted inside another app; our own app is ``scope["app"]``.
     """
-    app = request.scope["app"]
-    return str(request.scope.get("root_path", "")) + str(app.router.url_path_for(name, **params))
+    return str(request.scope.get("root_path", "")) + route_path(request.scope["app"].router, name, params)
+
+
+_PATHS_ATTRIBUTE = "_pebbleblog_paths"
+_PATHS_KEPT = 50_000
+
+
+def route_path(router: Router, name: str, params: dict[str, Any]) -> str:
+    """Return ``router.url_path_for(name, **params)``, remembered per router.
+
+    A page builds dozens of links and Starlette finds each by trying every route in turn; the
+    answer depends only on the name and parameters, so each is worked out once."""
+    paths: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = router.__dict__.setdefault(
+        _PATHS_ATTRIBUTE, {}
+    )
+    try:
+        key = (name, tuple(sorted(params.items())))
+        found = paths.get(key)
+    except TypeError:  # an unhashable parameter: just look it up
+        return str(router.url_path_for(name, **params))
+    if found is None:
+        if len(paths) >= _PATHS_KEPT:
+            paths.clear()
+        found = paths[key] = str(router.url_path_for(name, **params))
+    return found
 
 
 def absolute_url(request: Request, settings: Settings, name: str, /, **params: Any) -> str:
     """Return the absolute URL of a route, from the configured base URL when there is one."""
     if settings.site.base_url:
-        path = str(request.scope["app"].router.url_path_for(name, **params))
+        path = route_path(request.scope["app"].router, name, params)
         return settings.site.base_url.rstrip("/") + path
     return str(request.url.replace(path=url_path(request, name, **params), query="", fragment=""))
 
