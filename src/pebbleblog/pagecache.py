@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -50,17 +50,21 @@ class _Entry:
     etag: str
     modified: datetime
     stored_at: float
-    minted: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+    assembled: tuple[int, bytes, list[tuple[bytes, bytes]]] | None = None
 
-    def body_for_reader(self) -> bytes:
-        body = self.body
+    def for_reader(self) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        """Return the body with fresh per-reader values, and its headers.
+
+        Tokens minted in the same second are identical (their stamp has one-second precision), so
+        the page is put together once a second and then sent as it is."""
         second = int(time.time())
-        for index, mint in enumerate(self.mints):
-            cached = self.minted.get(index)
-            if cached is None or cached[0] != second:
-                cached = self.minted[index] = (second, mint().encode())
-            body = body.replace(placeholder(index), cached[1])
-        return body
+        if self.assembled is None or self.assembled[0] != second:
+            body = self.body
+            for index, mint in enumerate(self.mints):
+                body = body.replace(placeholder(index), mint().encode())
+            headers = [*self.headers, (b"content-length", str(len(body)).encode())]
+            self.assembled = (second, body, headers)
+        return self.assembled[1], self.assembled[2]
 
 
 class PageCacheMiddleware:
@@ -187,7 +191,6 @@ async def _replay(entry: _Entry, scope: Scope, send: Send) -> None:
         await send({"type": "http.response.start", "status": 304, "headers": entry.headers})
         await send({"type": "http.response.body", "body": b""})
         return
-    body = entry.body_for_reader()
-    headers = [*entry.headers, (b"content-length", str(len(body)).encode())]
+    body, headers = entry.for_reader()
     await send({"type": "http.response.start", "status": entry.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
