@@ -144,3 +144,11 @@ def test_two_workers_each_drop_their_kept_pages_when_the_cli_approves_a_comment(
         for _ in range(20):
             with httpx.Client(base_url=server.url) as fresh:
                 assert "Cache check" in fresh.get(post_path).text
+
+
+def test_a_forged_host_header_never_reaches_another_reader(seed: Seeder, client: TestClient) -> None:
+    seed(posts=[draft("Talk")])
+    forged = client.get("/posts/talk/", headers={"host": "evil.example"})
+    assert "http://evil.example/posts/talk/" in forged.text  # no base_url: links follow the request
+    honest = client.get("/posts/talk/")
+    assert "evil.example" not in honest.text and "http://testserver/posts/talk/" in honest.text

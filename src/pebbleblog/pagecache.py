@@ -37,7 +37,7 @@ MAX_BYTES = 16 * 1024 * 1024
 MAX_AGE_SECONDS = 60.0
 _SKIPPED_HEADERS = {b"content-length", b"date", b"server"}
 
-_Key = tuple[str, str, bytes]  # root path, path, query string
+_Key = tuple[str, bytes, str, str, bytes]  # scheme, host, root path, path, query string
 
 
 @dataclass
@@ -90,7 +90,10 @@ class PageCacheMiddleware:
             await self.app(scope, receive, send)
             return
         generation = self._check(scope["app"].state.site_state)
-        key = (scope.get("root_path", ""), scope["path"], scope["query_string"])
+        # The host and scheme are part of the key: without a base_url, absolute links (canonical,
+        # feeds) come from the request, and one reader's Host header must not reach another.
+        host = next((value for name, value in scope["headers"] if name == b"host"), b"")
+        key = (scope["scheme"], host, scope.get("root_path", ""), scope["path"], scope["query_string"])
         entry = self._entries.get(key)
         if entry is not None and time.monotonic() - entry.stored_at < MAX_AGE_SECONDS:
             self._entries.move_to_end(key)
