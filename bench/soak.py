@@ -58,7 +58,6 @@ RSS_EVERY_SECONDS = 5.0
 RSS_LIMIT = 0.10  # growth from the warmed-up baseline, per worker and summed
 # What one task does next, and how often (the admin action sends two requests: queue page, bulk POST).
 MIX = {"home": 12, "post": 38, "tag": 12, "feed": 11, "search": 12, "comment": 10, "admin": 2.5}
-READS = ("home", "post", "tag", "feed", "search")
 FEEDS = ("/feeds/posts.atom", "/feeds/comments.atom", "/feeds/posts.rss")
 SEARCH_WORDS = [w for w in generate.TOPICAL if len(w) > 3]
 EXPECTED = {"comment": 303, "admin bulk": 303}  # every other kind: 200
@@ -71,7 +70,7 @@ _ACKED = re.compile(r"#comment-(\d+)$")
 class Sample:
     """One answered (or failed) request."""
 
-    at: float  # seconds since the counted load began (negative during the warm-up)
+    at: float  # when it was answered, in seconds since the counted load began
     kind: str
     ms: float
     outcome: str  # "ok", "429", or what went wrong ("status 500", "ReadTimeout", ...)
@@ -239,6 +238,7 @@ def snapshot(pids: Sequence[int], label: str, at: float) -> dict[str, Any]:
     return {
         "label": label,
         "at": round(at, 1),
+        "loadavg": _loadavg(),
         "workers": {str(pid): {**memory_kb(pid), "cpu_s": round(cpu_seconds(pid), 2)} for pid in pids},
     }
 
@@ -507,13 +507,14 @@ def _line(first: object, *rest: object) -> str:
 
 
 def _rss_per_bucket(rss: list[dict[str, Any]], buckets: list[dict[str, Any]], size: float) -> list[str]:
-    """The last RSS sample of each time bucket, as 'a/b' MB per worker."""
+    """The last RSS sample of each time bucket, as 'a/b' MB per worker, with the 1-minute load average."""
     out = []
     for number, row in enumerate(buckets):
         limit = math.inf if number == len(buckets) - 1 else row["from_s"] + size
         inside = [s for s in rss if s["label"] != "start" and s["at"] <= limit]
-        last = inside[-1]["workers"] if inside else {}
-        out.append("/".join(f"{w['rss'] / 1024:.1f}" for w in last.values()))
+        last: dict[str, Any] = inside[-1] if inside else {"workers": {}, "loadavg": ""}
+        rss_mb = "/".join(f"{w['rss'] / 1024:.1f}" for w in last["workers"].values())
+        out.append(f"{rss_mb}  (load {last['loadavg'].split(' ')[0]})")
     return out
 
 

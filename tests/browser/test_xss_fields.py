@@ -1,26 +1,34 @@
 """The XSS corpus against every other user-controlled field, checked in Chromium with the canary.
 
 test_xss_corpus.py posts every payload into every comment field and checks the public post page.
-This module takes the same payloads everywhere else a user-controlled value is shown:
+This module takes the same payloads everywhere else a user-controlled value is shown. All payloads
+go into every field; a few surfaces that show one payload each, and repeat a template the whole
+corpus goes through elsewhere, see a deterministic subset (every n-th; the constants below):
 
-- posts and pages written in the admin editor: one post per payload (the payload in its title,
-  subtitle, excerpt, body, tags and author, and refused in its slug, date and time) and one page per
-  payload (title and body, refused slug). Moderators cannot write posts or pages (the editor is
-  owner-only, checked below), so the owner writes them.
-- comments (name, email, website, title, body), one per payload, as the admin shows them: every tab
-  of the moderation queue, the dashboard, the post page with inline moderation, the page a
-  notification mail's link opens; in the comment feeds; and in the notification mails themselves.
-- upload names: uploaded through the admin form, and files with payload names put into uploads/ (as
-  an import or a file transfer would), shown by the uploads screen.
-- query parameters shown back on a page: search, the queue's filter, flash messages, a tag address.
-- settings edited in the admin: every text and list field and the navigation labels and links, a
-  batch of payloads per round, and every public and admin page shows them.
+- settings (every text and list setting, navigation labels and links), a quarter of the corpus a
+  round: the settings screen (saved, and refused with everything shown back), nine kinds of public
+  page, the dashboard, the feeds, and the subject of a notification mail.
+- posts, one per payload (title, subtitle, excerpt, body, tags, author): every post page, the blog
+  list, search results, the admin's list, every entry of the tag feeds, the sitemap. Every payload
+  also goes through every editor field (slug, date and time too) in forms the editor refuses and
+  shows back, and through the preview. Subsets: a static page for every 4th payload, the stored
+  editor of every 8th post, every 4th tag page. Moderators cannot write posts or pages (checked
+  below), so the owner writes them.
+- comments, one per payload in every field: every page of the pending and approved tabs of the
+  moderation queue (the first of spam and trash), the dashboard, the post page with inline
+  moderation, the comment feeds (after each hundred is approved), all the notification mails (plain
+  text: no live link typed by the commenter, nothing outside its quote, no extra header; an HTML
+  part would be rendered), and the page that every 3rd mail's link opens.
+- upload names: every payload as an uploaded file's name (every 16th through Chromium's file
+  chooser) and as the name of a file put into uploads/ (as an import or a file transfer leaves it).
+- query parameters shown back (search, the sign-in page's return address, the queue's filter and
+  flash message): all payloads, packed into 200-character queries.
 
-Pages shown a few times are opened in Chromium by navigation. Pages shown once per payload (hundreds)
-are fetched over HTTP and written into a tab at the site's origin with set_content (a navigation
-costs about 150 ms, this about 40 ms): the same HTML, parser, canary, scan and provocation.
-Content-Security-Policy is bypassed, as in test_xss_corpus.py, so that escaping and sanitising are
-tested on their own. Each test prints one summary line (``pytest -s``); the module prints the total.
+Pages shown a few times are opened by navigation. Pages shown once per payload are fetched over HTTP
+and written into a tab at the site's origin with set_content (a navigation costs about 150 ms, this
+about 40 ms): the same HTML, parser, canary, scan and provocation. Content-Security-Policy is
+bypassed, as in test_xss_corpus.py, so that escaping and sanitising are tested on their own. Each
+test prints one summary line (``pytest -s``); the module prints the total.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from html import unescape
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import feedparser
 import httpx2
@@ -73,7 +81,7 @@ MARKER = "xssmarker"  # a word in every payload post and page, to find them all 
 BATCH = 100  # posts per page of a list, entries per feed; posts get a tag per hundred
 QUEUE_PAGE = 50  # comments per page of the moderation queue (moderation_queue.PER_PAGE)
 ADMIN_POSTS_PAGE = 50  # posts per page of the admin's list (editor.PER_PAGE)
-SETTINGS_ROUNDS = 8
+SETTINGS_ROUNDS = 4  # a quarter of the corpus a round: up to 79 navigation links at once
 REFLECTED_CHARS = 200  # the search and queue filter keep 200 characters
 RENDER_BASE = "/xss-render-base"  # a 404 page: the document set_content writes into
 CONTENT_REGIONS = ".post-body, .post-excerpt, .page-body, .comment-body, .comment-preview"
@@ -93,10 +101,8 @@ MAIL_HEADERS = {
 LINKABLE = re.compile(
     r"(?i)\b(?:https?|ftp|file)://|\bwww\.|\b(?:javascript|vbscript|data|mailto):|\w\.[a-z]{2,}\b"
 )
-ATOM, RSS_NS = (
-    "http://www.w3.org/2005/Atom",
-    ("", "http://www.w3.org/2005/Atom", "http://purl.org/dc/elements/1.1/"),
-)
+ATOM = "http://www.w3.org/2005/Atom"
+RSS_NS = ("", ATOM, "http://purl.org/dc/elements/1.1/")
 SITEMAP_NS = ("http://www.sitemaps.org/schemas/sitemap/0.9",)
 # A feed shown by Chromium as text: one <pre> and nothing else.
 PLAIN_TEXT = """() => document.contentType === 'text/plain' && document.body.children.length === 1 &&
@@ -322,7 +328,8 @@ def _create_user(site: Path, username: str, password: str, role: str) -> None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[int, Inbox]) -> Iterator[Server]:
     """Serve the example site with two workers, mail to a local SMTP server, an owner and a moderator."""
-    mail = f'[mail]\nhost = "127.0.0.1"\nport = {smtp[0]}\nsecurity = "none"\nrecipients = ["owner@example.com"]\n'
+    mail = f'[mail]\nhost = "127.0.0.1"\nport = {smtp[0]}\nsecurity = "none"\n'
+    mail += 'recipients = ["owner@example.com"]\n'
     site_dir = copy_example_site(tmp_path_factory.mktemp("xss-fields"), RELAXED_COMMENTS + mail)
     config = site_dir / "pebbleblog.toml"
     lists = f"[site]\nposts_per_page = {BATCH}\nfeed_entries = {BATCH}\n"
@@ -418,7 +425,7 @@ def _start(summary: Summary, name: str, *viewers: Viewer) -> Phase:
     return phase
 
 
-# --- Checks that need no browser --------------------------------------------------------------------
+# --- Admin forms, feeds, mail ---------------------------------------------------------------------------
 
 
 def _feed_problems(label: str, data: bytes, allow: frozenset[str]) -> tuple[list[Any], list[str]]:
@@ -486,6 +493,234 @@ def _chunks(payloads: list[str], limit: int) -> list[str]:
     return chunks
 
 
+@functools.cache
+def _csrf(client: httpx2.Client) -> str:
+    """Return the CSRF token of the client's session (one per session, so fetched once)."""
+    return _hidden(client.get("/admin/password").text, "csrf")
+
+
+def _send(
+    client: httpx2.Client, path: str, form: dict[str, str | list[str]], action: str = "save"
+) -> httpx2.Response:
+    """Send an admin form as its button does (with the session's CSRF token)."""
+    return client.post(path, data={"csrf": _csrf(client), "action": action, **form})
+
+
+def _follow(viewer: Viewer, surface: str, path: str) -> int:
+    """Visit a list and every later page of it (rel=next); return how many pages."""
+    pages = 0
+    while path:
+        viewer.visit(surface, path, focus=False)
+        pages += 1
+        following = viewer.page.locator("a[rel=next]")
+        path = str(following.first.get_attribute("href")) if following.count() else ""
+    return pages
+
+
+def _check_feeds(
+    phase: Phase, viewer: Viewer, paths: list[str], allow: frozenset[str]
+) -> dict[str, list[Any]]:
+    """Check feeds as a reader's parser takes them, then open each in Chromium; return their entries."""
+    entries = {}
+    for path in paths:
+        response = viewer.client.get(path)
+        if response.status_code != 200:
+            phase.findings.append(f"{path}: HTTP {response.status_code}")
+            continue
+        entries[path], problems = _feed_problems(path, response.content, allow)
+        phase.findings += problems
+        viewer.visit_feed("feed", path)
+    return entries
+
+
+def test_the_canary_sees_injected_script(reader: Viewer) -> None:
+    """The instruments themselves: a document with an event handler and a script element, written
+    into the tab as the bulk checks write pages, is caught by the canary, the scan and the garble check."""
+    phase = Phase("control")
+    reader.phase = phase
+    reader.render("control", "control", '<p><img src="/x" onerror="alert(1)"><script>confirm(2)</script></p>')
+    reader.same_text("control", reader.texts("p"), ["<script>confirm(2)</script>"])
+    reader.settle()
+    assert [e.split(" in ")[0] for e in phase.executions] == ["confirm(2)", "alert(1)"], phase.executions
+    assert any("handlers" in f for f in phase.findings) and any("scripts" in f for f in phase.findings)
+    assert any("shown" in f for f in phase.findings), phase.findings
+
+
+def test_moderators_cannot_write_posts_or_pages(site: Server) -> None:
+    """Why the owner writes the payload posts: the editor (and settings, uploads) are the owner's."""
+    with _signed_in_client(site, MODERATOR, MODERATOR_PASSWORD) as moderator:
+        assert moderator.get("/admin/comments").status_code == 200
+        for path in ("/admin/posts/new", "/admin/pages/new", "/admin/settings", "/admin/uploads"):
+            assert moderator.get(path).status_code == 403, path
+        refused = _send(moderator, "/admin/posts/new", {"title": "By a moderator", "body": "x"})
+        assert refused.status_code == 403 and "owner" in refused.text
+    assert site.query("SELECT count(*) FROM posts WHERE title = 'By a moderator'") == [(0,)]
+
+
+# --- Settings ----------------------------------------------------------------------------------------
+
+TEXT_SETTINGS = (
+    "site.title",
+    "site.description",
+    "contact.name",
+    "contact.credentials",
+    "contact.email",
+    "contact.phone",
+    "footer.copyright_holder",
+    "footer.rights",
+)
+LIST_SETTINGS = (
+    "contact.address",
+    "comments.moderation_words",
+    "comments.blocked_words",
+    "comments.blocked_emails",
+)
+# Validated: a payload there is refused with a message, and the form shows everything back.
+CHECKED_SETTINGS = ("footer.copyright_years", "comments.blocked_networks", "comments.link_limit")
+HOLD_WORD = "holdthisone"  # a moderation word, so that each round's comment is held and mailed
+# The settings form's values as the browser would send them (less the session's token, and less the
+# navigation rows, if asked).
+FORM_DATA = """(form, withoutNavigation) => Object.fromEntries([...new FormData(form)]
+  .filter(([key]) => key !== 'csrf' && !(withoutNavigation && key.startsWith('nav-'))))"""
+# What every public page shows of the settings.
+SETTINGS_SHOWN = """() => {
+  const texts = selector => [...document.querySelectorAll(selector)].map(e => e.textContent);
+  const business = [...document.querySelectorAll("script[type='application/ld+json']")]
+    .map(e => JSON.parse(e.textContent)).filter(d => d['@type'] === 'LocalBusiness');
+  return {
+    title: texts('.site-title a'),
+    nav: texts('.site-nav a'),
+    contact: texts('.contact-name'),
+    address: texts('.contact-address'),
+    copyright: texts('.copyright'),
+    description: [...document.querySelectorAll('meta[name=description]')].map(e => e.content),
+    business: business.map(d => d.name),
+  };
+}"""
+
+
+def _nav_url(index: int, payload: str) -> str:
+    """Return a navigation link that the settings accept, with as much of the payload as it can hold."""
+    bare = "".join(payload.split()).replace("..", ".")
+    return ("/search?q=", "https://x.example/", "upload:")[index % 3] + bare
+
+
+def _settings_form(base: dict[str, str], batch: list[str], refused: bool) -> dict[str, str]:
+    """Return the settings form with the batch in every text field, list and navigation link (and, if
+    ``refused``, in the fields that are checked too, and as raw navigation addresses)."""
+    form = {**base, **{name: " ".join(batch) for name in TEXT_SETTINGS}}
+    form.update({name: "\n".join(batch) for name in LIST_SETTINGS})
+    form["comments.moderation_words"] += f"\n{HOLD_WORD}"
+    for index, payload in enumerate(batch):
+        form[f"nav-{index}-order"] = str(index + 1)
+        form[f"nav-{index}-label"] = payload
+        form[f"nav-{index}-url"] = payload if refused else _nav_url(index, payload)
+    if refused:
+        form.update({name: " ".join(batch) for name in CHECKED_SETTINGS})
+    return form
+
+
+def _settings_shown(viewer: Viewer, path: str, stored: dict[str, Any], labels: list[str]) -> None:
+    shown = viewer.page.evaluate(SETTINGS_SHOWN)
+    name, credentials = stored["contact.name"], stored["contact.credentials"]
+    expected = {
+        "title": [stored["site.title"]],
+        "nav": labels,
+        "contact": [f"{name}, {credentials}"] * 2,
+        "address": [*stored["contact.address"]] * 2,
+        "copyright": [
+            f"© {stored['footer.copyright_years']} {stored['footer.copyright_holder']}. "
+            + stored["footer.rights"]
+        ],
+        "description": [stored["site.description"]],
+        "business": [name],
+    }
+    if path != "/blog/":  # other pages describe themselves (a post, a search)
+        del expected["description"]
+    for key, wanted in expected.items():
+        viewer.same_text(f"{path} {key}", shown[key], wanted)
+
+
+def test_settings_fields(
+    site: Server, owner: Viewer, reader: Viewer, smtp: tuple[int, Inbox], summary: Summary
+) -> None:
+    """Every payload, a batch a round, in every text and list setting and as navigation labels and
+    links, saved through the settings screen; then every kind of page, the feeds and the mail."""
+    phase = _start(summary, "settings", owner, reader)
+    inbox = smtp[1]
+    owner.visit("settings screen", "/admin/settings")
+    original = owner.page.locator("form.comment-fields").evaluate(FORM_DATA, False)
+    held: list[int] = []
+    rounds = [PAYLOADS[n::SETTINGS_ROUNDS] for n in range(SETTINGS_ROUNDS)]
+    for number, batch in enumerate(rounds):
+        owner.visit("settings screen", "/admin/settings")
+        base = owner.page.locator("form.comment-fields").evaluate(FORM_DATA, True)
+        for name in (*TEXT_SETTINGS, *LIST_SETTINGS, "navigation label", "navigation link"):
+            phase.tried[name] += len(batch)
+        saved = _send(owner.client, "/admin/settings", _settings_form(base, batch, refused=False), action="")
+        if saved.status_code != 303:
+            phase.findings.append(
+                f"round {number}: settings not saved ({saved.status_code}): {saved.text[:400]}"
+            )
+            continue
+        owner.visit("settings screen", "/admin/settings")
+        shape = owner.page.locator("form.comment-fields").evaluate(FORM_SHAPE)
+        refused = _send(owner.client, "/admin/settings", _settings_form(base, batch, refused=True), action="")
+        for name in (*CHECKED_SETTINGS, "navigation link (raw)"):
+            phase.tried[name] += len(batch)
+            phase.refused[name] += len(batch)
+        if refused.status_code != 400:
+            phase.findings.append(f"round {number}: raw payloads not refused ({refused.status_code})")
+        owner.render("settings screen, refused", f"round {number}, refused", refused.text)
+        if owner.page.locator("form.comment-fields").evaluate(FORM_SHAPE) != shape:
+            phase.findings.append(f"round {number}: the refused settings form changed shape")
+
+        stored = {key: json.loads(value) for key, value in site.query("SELECT key, value FROM site_settings")}
+        labels = [payload.strip() for payload in batch]
+        for path, status in (
+            ("/blog/", 200),
+            ("/", 200),
+            (POST_PATH, 200),
+            ("/search?q=stretch", 200),
+            ("/archive/", 200),
+            ("/tags/stretches/", 200),
+            ("/schedule-an-appointment", 200),
+            ("/no-such-page", 404),
+            ("/admin/login", 200),
+        ):
+            reader.visit("public page", path, status=status, sweep=path == "/blog/")
+            _settings_shown(reader, path, stored, labels)
+        owner.visit("dashboard", "/admin/")
+        _check_feeds(
+            phase,
+            reader,
+            ["/feeds/posts.atom", "/feeds/posts.rss", "/feeds/comments.rss"],
+            frozenset({"img"}),
+        )
+
+        # A held comment's mail carries the site's title in its subject.
+        before = len(inbox.received)
+        corpus = post_corpus(site, POST_PATH, [f"Round {number}: {HOLD_WORD}"])
+        held += corpus.stored
+        if corpus.unexpected:
+            phase.findings += corpus.unexpected
+            continue
+        (message,) = inbox.wait(before + 1, seconds=30)[before:]
+        phase.mails += 1
+        phase.findings += [f"round {number} mail: {p}" for p in _mail_problems(message)]
+        if _words(str(message["Subject"])) != _words(
+            f"[{stored['site.title']}] Comment held on “{POST_TITLE}”"
+        ):
+            phase.findings.append(f"round {number} mail subject: {message['Subject']!r}")
+    reader.settle()
+    owner.settle()
+    # The site as it was, for the other tests: the settings, and no comments of these rounds.
+    assert _send(owner.client, "/admin/settings", original, action="").status_code == 303
+    forget = _send(owner.client, "/admin/comments", {"ids": [str(i) for i in held]}, action="delete")
+    assert forget.status_code == 303 and f"{len(held)} comment" in unquote_plus(forget.headers["location"])
+    phase.check()
+
+
 # --- Posts and pages ------------------------------------------------------------------------------------
 
 EDITOR_ERROR = re.compile(r'id="f-([\w.]+)-error"')
@@ -499,28 +734,6 @@ PAGES_EVERY, EDITORS_EVERY, TAGS_EVERY, MAIL_PAGES_EVERY = 4, 8, 4, 3
 
 def _batch_tag(index: int) -> str:
     return f"xss-batch-{index // BATCH}"
-
-
-@functools.cache
-def _csrf(client: httpx2.Client) -> str:
-    """Return the CSRF token of the client's session (one per session, so fetched once)."""
-    return _hidden(client.get("/admin/password").text, "csrf")
-
-
-def _send(client: httpx2.Client, path: str, form: dict[str, str], action: str = "save") -> httpx2.Response:
-    """Send an admin form as its button does (with the session's CSRF token)."""
-    return client.post(path, data={"csrf": _csrf(client), "action": action, **form})
-
-
-def test_moderators_cannot_write_posts_or_pages(site: Server) -> None:
-    """Why the owner writes the payload posts: the editor (and settings, uploads) are the owner's."""
-    with _signed_in_client(site, MODERATOR, MODERATOR_PASSWORD) as moderator:
-        assert moderator.get("/admin/comments").status_code == 200
-        for path in ("/admin/posts/new", "/admin/pages/new", "/admin/settings", "/admin/uploads"):
-            assert moderator.get(path).status_code == 403, path
-        refused = _send(moderator, "/admin/posts/new", {"title": "By a moderator", "body": "x"})
-        assert refused.status_code == 403 and "owner" in refused.text
-    assert site.query("SELECT count(*) FROM posts WHERE title = 'By a moderator'") == [(0,)]
 
 
 def _write_payload_posts(phase: Phase, client: httpx2.Client) -> None:
@@ -563,56 +776,40 @@ def _write_payload_pages(phase: Phase, client: httpx2.Client) -> None:
 def _refused_editors(phase: Phase, owner: Viewer) -> None:
     """Send every payload, FORM_BATCH at a time, in every field of both editors, in forms the editor
     refuses and shows back (too long, not a date, not a slug), and through the post preview."""
-    for path, form_fields in (
-        (
+    editors = {
+        "post": (
             "/admin/posts/new",
             ("title", "slug", "subtitle", "body", "excerpt", "tags", "author", "date", "time"),
         ),
-        ("/admin/pages/new", ("title", "slug", "body")),
-    ):
-        kind = "post" if "posts" in path else "page"
-        owner.visit(f"empty {kind} editor", path)
+        "page": ("/admin/pages/new", ("title", "slug", "body")),
+    }
+    for kind, (path, fields) in editors.items():
+        owner.visit(f"{kind} editor, empty", path)
         shape = owner.page.locator("form.editor").evaluate(FORM_SHAPE)
         for start in range(0, len(PAYLOADS), FORM_BATCH):
             batch = PAYLOADS[start : start + FORM_BATCH]
-            label = f"{kind} editor, payloads #{start}-{start + len(batch) - 1}"
-            answers = [
-                # Every field at once: refused for the title's length (and the date), all shown back.
-                (_send(owner.client, path, {name: "\n".join(batch) for name in form_fields}), "title"),
-                # Only the slug wrong: refused with a message that quotes it.
-                (
-                    _send(owner.client, path, {"title": "Slug", "slug": " ".join(batch), "status": "draft"}),
-                    "slug",
-                ),
+            label = f"{kind} editor, payloads #{start} to #{start + len(batch) - 1}"
+            # Every field at once (refused: the title is too long), then only the slug wrong (refused
+            # with a message that quotes it), then, for posts, the preview.
+            forms: list[tuple[str, tuple[str, ...], dict[str, str | list[str]], str]] = [
+                ("title", fields, {name: "\n".join(batch) for name in fields}, "save"),
+                ("slug", ("slug",), {"title": "Slug", "slug": " ".join(batch), "status": "draft"}, "save"),
             ]
             if kind == "post":
-                answers.append(
-                    (
-                        _send(
-                            owner.client, path, {"title": "Preview", "body": "\n\n".join(batch)}, "preview"
-                        ),
-                        "",
-                    )
-                )
-            for response, error in answers:
-                phase.tried.update(
-                    f"{kind} editor {name}"
-                    for name in (form_fields if error == "title" else [error or "preview"])
-                    for _ in batch
-                )
-                if response.status_code != (400 if error else 200) or (
-                    error and error not in EDITOR_ERROR.findall(response.text)
-                ):
-                    phase.findings.append(
-                        f"{label}: answered {response.status_code}, errors {EDITOR_ERROR.findall(response.text)}"
-                    )
+                forms.append(("", ("preview",), {"title": "Preview", "body": "\n\n".join(batch)}, "preview"))
+            for error, shown_back, form, action in forms:
+                response = _send(owner.client, path, form, action)
+                errors = EDITOR_ERROR.findall(response.text)
+                if response.status_code != (400 if error else 200) or (error and error not in errors):
+                    phase.findings.append(f"{label}: answered {response.status_code}, errors {errors}")
+                for name in shown_back:
+                    phase.tried[f"{kind} editor {name}"] += len(batch)
+                    phase.refused[f"{kind} editor {name}"] += len(batch) if error else 0
                 owner.render(
                     f"{kind} editor, shown back" if error else "post editor preview", label, response.text
                 )
                 if owner.page.locator("form.editor").evaluate(FORM_SHAPE) != shape:
                     phase.findings.append(f"{label}: the form changed shape ({error or 'preview'})")
-                if error:
-                    phase.refused.update(f"{kind} editor {error}" for _ in batch)
 
 
 # What a post page shows of the stored post, as text (the JSON-LD parsed as data).
@@ -651,33 +848,6 @@ def _check_post_page(
     return check
 
 
-def _follow(viewer: Viewer, surface: str, path: str) -> int:
-    """Visit a list and every later page of it (rel=next); return how many pages."""
-    pages = 0
-    while path:
-        viewer.visit(surface, path, focus=False)
-        pages += 1
-        following = viewer.page.locator("a[rel=next]")
-        path = str(following.first.get_attribute("href")) if following.count() else ""
-    return pages
-
-
-def _check_feeds(
-    phase: Phase, viewer: Viewer, paths: list[str], allow: frozenset[str]
-) -> dict[str, list[Any]]:
-    """Check feeds as a reader's parser takes them, then open each in Chromium; return their entries."""
-    entries = {}
-    for path in paths:
-        response = viewer.client.get(path)
-        if response.status_code != 200:
-            phase.findings.append(f"{path}: HTTP {response.status_code}")
-            continue
-        entries[path], problems = _feed_problems(path, response.content, allow)
-        phase.findings += problems
-        viewer.visit_feed("feed", path)
-    return entries
-
-
 def test_post_and_page_fields(site: Server, owner: Viewer, reader: Viewer, summary: Summary) -> None:
     """Every payload in a post's title, subtitle, excerpt, body, tags and author (one post each), and in
     every editor field shown back; a subset as static pages. Then every page, list, feed and screen
@@ -693,7 +863,8 @@ def test_post_and_page_fields(site: Server, owner: Viewer, reader: Viewer, summa
     assert len(posts) == len(PAYLOADS) and len(pages) == -(-len(PAYLOADS) // PAGES_EVERY), phase.line()
     post_tags: dict[str, list[str]] = {}
     for slug, name in site.query(
-        "SELECT p.slug, t.name FROM posts p JOIN post_tags pt ON pt.post_id = p.id JOIN tags t ON t.id = pt.tag_id"
+        "SELECT p.slug, t.name FROM posts p JOIN post_tags pt ON pt.post_id = p.id"
+        " JOIN tags t ON t.id = pt.tag_id"
     ):
         post_tags.setdefault(slug, []).append(name)
     stored = {
@@ -750,10 +921,13 @@ QUEUE_ROWS = """() => [...document.querySelectorAll('table.queue tbody tr')].map
    tr.querySelector('.queue-title').textContent])"""
 
 
-def _queue_tab(phase: Phase, owner: Viewer, status: str, stored: dict[int, tuple[str, str]]) -> None:
-    """Visit every page of one tab of the moderation queue; each comment's name and title as text."""
+def _queue_tab(
+    phase: Phase, owner: Viewer, status: str, stored: dict[int, tuple[str, str]], pages: int = 0
+) -> None:
+    """Visit every page of one tab of the moderation queue (or the first ``pages``); check that each
+    comment's name and title show as text."""
     shown: list[int] = []
-    for number in range(1, -(-len(stored) // QUEUE_PAGE) + 2):
+    for number in range(1, (pages or -(-len(stored) // QUEUE_PAGE) + 1) + 1):
         owner.visit(f"queue: {status}", f"/admin/comments?status={status}&page={number}", focus=False)
         for comment_id, name, title in owner.page.evaluate(QUEUE_ROWS):
             if comment_id in stored:
@@ -761,7 +935,9 @@ def _queue_tab(phase: Phase, owner: Viewer, status: str, stored: dict[int, tuple
                 owner.same_text(f"queue {status} #{comment_id}", [name, title], list(stored[comment_id]))
         if not owner.page.locator("a:has-text('Older →')").count():
             break
-    if sorted(shown) != sorted(stored):
+    if (pages and len(shown) != min(len(stored), pages * QUEUE_PAGE)) or (
+        not pages and sorted(shown) != sorted(stored)
+    ):
         phase.findings.append(f"the {status} tab shows {len(shown)} of the {len(stored)} comments")
 
 
@@ -814,9 +990,9 @@ def test_comment_fields_on_admin_screens_feeds_and_mail(
     if moderation_forms != len(PAYLOADS):
         phase.findings.append(f"the post page offers inline moderation of {moderation_forms} comments")
     _bulk(phase, owner, "pending", "Mark as spam", f"{len(PAYLOADS)} comments marked as spam.")
-    _queue_tab(phase, owner, "spam", stored)
+    _queue_tab(phase, owner, "spam", stored, pages=1)  # the same rows as pending and approved
     _bulk(phase, owner, "spam", "Trash", f"{len(PAYLOADS)} comments moved to the trash.")
-    _queue_tab(phase, owner, "trash", stored)
+    _queue_tab(phase, owner, "trash", stored, pages=1)
     _bulk(phase, owner, "trash", "Restore", f"{len(PAYLOADS)} comments restored to pending.")
 
     # Approved a hundred at a time, oldest first, so that each hundred is the newest in the feeds.
@@ -946,159 +1122,6 @@ def test_query_parameters_shown_back(owner: Viewer, reader: Viewer, summary: Sum
         viewer.render_paths(surface, [f"{path}?{urlencode(query(c))}" for c in chunks], check=same_shape)
         for name in fields:
             phase.tried[name] += len(PAYLOADS)
-    reader.settle()
-    owner.settle()
-    phase.check()
-
-
-# --- Settings ----------------------------------------------------------------------------------------
-
-TEXT_SETTINGS = (
-    "site.title",
-    "site.description",
-    "contact.name",
-    "contact.credentials",
-    "contact.email",
-    "contact.phone",
-    "footer.copyright_holder",
-    "footer.rights",
-)
-LIST_SETTINGS = (
-    "contact.address",
-    "comments.moderation_words",
-    "comments.blocked_words",
-    "comments.blocked_emails",
-)
-# Validated: a payload there is refused with a message, and the form shows everything back.
-CHECKED_SETTINGS = ("footer.copyright_years", "comments.blocked_networks", "comments.link_limit")
-HOLD_WORD = "holdthisone"  # a moderation word, so that each round's comment is held and mailed
-FORM_DATA = """form => Object.fromEntries([...new FormData(form)]
-  .filter(([key]) => !key.startsWith('nav-') && key !== 'csrf'))"""
-# What every public page shows of the settings.
-SETTINGS_SHOWN = """() => {
-  const texts = selector => [...document.querySelectorAll(selector)].map(e => e.textContent);
-  const business = [...document.querySelectorAll("script[type='application/ld+json']")]
-    .map(e => JSON.parse(e.textContent)).filter(d => d['@type'] === 'LocalBusiness');
-  return {
-    title: texts('.site-title a'),
-    nav: texts('.site-nav a'),
-    contact: texts('.contact-name'),
-    address: texts('.contact-address'),
-    copyright: texts('.copyright'),
-    description: [...document.querySelectorAll('meta[name=description]')].map(e => e.content),
-    business: business.map(d => d.name),
-  };
-}"""
-
-
-def _nav_url(index: int, payload: str) -> str:
-    """Return a navigation link that the settings accept, with as much of the payload as it can hold."""
-    bare = "".join(payload.split()).replace("..", ".")
-    return ("/search?q=", "https://x.example/", "upload:")[index % 3] + bare
-
-
-def _settings_form(base: dict[str, str], batch: list[str], refused: bool) -> dict[str, str]:
-    """Return the settings form with the batch in every text field, list and navigation link (and, if
-    ``refused``, in the fields that are checked too, and as raw navigation addresses)."""
-    form = {**base, **{name: " ".join(batch) for name in TEXT_SETTINGS}}
-    form.update({name: "\n".join(batch) for name in LIST_SETTINGS})
-    form["comments.moderation_words"] += f"\n{HOLD_WORD}"
-    for index, payload in enumerate(batch):
-        form[f"nav-{index}-order"] = str(index + 1)
-        form[f"nav-{index}-label"] = payload
-        form[f"nav-{index}-url"] = payload if refused else _nav_url(index, payload)
-    if refused:
-        form.update({name: " ".join(batch) for name in CHECKED_SETTINGS})
-    return form
-
-
-def _settings_shown(viewer: Viewer, path: str, stored: dict[str, Any], labels: list[str]) -> None:
-    shown = viewer.page.evaluate(SETTINGS_SHOWN)
-    name, credentials = stored["contact.name"], stored["contact.credentials"]
-    expected = {
-        "title": [stored["site.title"]],
-        "nav": labels,
-        "contact": [f"{name}, {credentials}"] * 2,
-        "address": [*stored["contact.address"]] * 2,
-        "copyright": [
-            f"© {stored['footer.copyright_years'] or '2017'} {stored['footer.copyright_holder']}. {stored['footer.rights']}"
-        ],
-        "description": [stored["site.description"]],
-        "business": [name],
-    }
-    if path != "/blog/":  # other pages describe themselves (a post, a search)
-        del expected["description"]
-    for key, wanted in expected.items():
-        viewer.same_text(f"{path} {key}", shown[key], wanted)
-
-
-def test_settings_fields(
-    site: Server, owner: Viewer, reader: Viewer, smtp: tuple[int, Inbox], summary: Summary
-) -> None:
-    """Every payload, a batch a round, in every text and list setting and as navigation labels and
-    links, saved through the settings screen; then every kind of page, the feeds and the mail."""
-    phase = _start(summary, "settings", owner, reader)
-    inbox = smtp[1]
-    rounds = [PAYLOADS[n::SETTINGS_ROUNDS] for n in range(SETTINGS_ROUNDS)]
-    for number, batch in enumerate(rounds):
-        owner.visit("settings screen", "/admin/settings")
-        base = owner.page.locator("form.comment-fields").evaluate(FORM_DATA)
-        for name in (*TEXT_SETTINGS, *LIST_SETTINGS, "navigation label", "navigation link"):
-            phase.tried[name] += len(batch)
-        saved = _send(owner.client, "/admin/settings", _settings_form(base, batch, refused=False), action="")
-        if saved.status_code != 303:
-            phase.findings.append(
-                f"round {number}: settings not saved ({saved.status_code}): {saved.text[:400]}"
-            )
-            continue
-        owner.visit("settings screen", "/admin/settings")
-        shape = owner.page.locator("form.comment-fields").evaluate(FORM_SHAPE)
-        refused = _send(owner.client, "/admin/settings", _settings_form(base, batch, refused=True), action="")
-        for name in (*CHECKED_SETTINGS, "navigation link (raw)"):
-            phase.tried[name] += len(batch)
-            phase.refused[name] += len(batch)
-        if refused.status_code != 400:
-            phase.findings.append(f"round {number}: raw payloads not refused ({refused.status_code})")
-        owner.render("settings screen, refused", f"round {number}, refused", refused.text)
-        if owner.page.locator("form.comment-fields").evaluate(FORM_SHAPE) != shape:
-            phase.findings.append(f"round {number}: the refused settings form changed shape")
-
-        stored = {key: json.loads(value) for key, value in site.query("SELECT key, value FROM site_settings")}
-        labels = [payload.strip() for payload in batch]
-        for path, status in (
-            ("/blog/", 200),
-            ("/", 200),
-            (POST_PATH, 200),
-            ("/search?q=stretch", 200),
-            ("/archive/", 200),
-            ("/tags/stretches/", 200),
-            ("/schedule-an-appointment", 200),
-            ("/no-such-page", 404),
-            ("/admin/login", 200),
-        ):
-            reader.visit("public page", path, status=status, sweep=path == "/blog/")
-            _settings_shown(reader, path, stored, labels)
-        owner.visit("dashboard", "/admin/")
-        _check_feeds(
-            phase,
-            reader,
-            ["/feeds/posts.atom", "/feeds/posts.rss", "/feeds/comments.rss"],
-            frozenset({"img"}),
-        )
-
-        # A held comment's mail carries the site's title in its subject.
-        before = len(inbox.received)
-        corpus = post_corpus(site, POST_PATH, [f"Round {number}: {HOLD_WORD}"])
-        if corpus.unexpected:
-            phase.findings += corpus.unexpected
-            continue
-        (message,) = inbox.wait(before + 1, seconds=30)[before:]
-        phase.mails += 1
-        phase.findings += [f"round {number} mail: {p}" for p in _mail_problems(message)]
-        if _words(str(message["Subject"])) != _words(
-            f"[{stored['site.title']}] Comment held on “{POST_TITLE}”"
-        ):
-            phase.findings.append(f"round {number} mail subject: {message['Subject']!r}")
     reader.settle()
     owner.settle()
     phase.check()
