@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 from starlette.testclient import TestClient
 
 from pebbleblog import create_app, load_settings

@@ -175,6 +175,10 @@ INSPECT_DOCUMENT = f"""([regions, focus]) => {{
   return [scan, (window.__xss || []).splice(0)];
 }}"""
 TAKE_RECORDED = "() => (window.__xss || []).splice(0)"
+FORM_SHAPE_OF = f"""selector => {{
+  const form = document.querySelector(selector);
+  return form ? ({FORM_SHAPE})(form) : null;
+}}"""
 
 
 class Viewer:
@@ -243,6 +247,11 @@ class Viewer:
             sweep_with_the_mouse(self.page)
         self._take(label)
         self._collect(surface)
+
+    def form_shape(self, selector: str) -> list[str] | None:
+        """Return the shape of the first form matching ``selector`` (None if there is none left)."""
+        shape: list[str] | None = self.page.evaluate(FORM_SHAPE_OF, selector)
+        return shape
 
     def texts(self, selector: str) -> list[str]:
         """Return the text of every element matching ``selector``."""
@@ -582,6 +591,18 @@ HOLD_WORD = "holdthisone"  # a moderation word, so that each round's comment is 
 # navigation rows, if asked).
 FORM_DATA = """(form, withoutNavigation) => Object.fromEntries([...new FormData(form)]
   .filter(([key]) => key !== 'csrf' && !(withoutNavigation && key.startsWith('nav-'))))"""
+# Every kind of public page (each shows the settings), and what it answers.
+SETTINGS_PAGES = (
+    ("/blog/", 200),
+    ("/", 200),
+    (POST_PATH, 200),
+    ("/search?q=stretch", 200),
+    ("/archive/", 200),
+    ("/tags/stretches/", 200),
+    ("/schedule-an-appointment", 200),
+    ("/no-such-page", 404),
+    ("/admin/login", 200),
+)
 # What every public page shows of the settings.
 SETTINGS_SHOWN = """() => {
   const texts = selector => [...document.querySelectorAll(selector)].map(e => e.textContent);
@@ -641,70 +662,45 @@ def _settings_shown(viewer: Viewer, path: str, stored: dict[str, Any], labels: l
         viewer.same_text(f"{path} {key}", shown[key], wanted)
 
 
-def test_settings_fields(
-    site: Server, owner: Viewer, reader: Viewer, smtp: tuple[int, Inbox], summary: Summary
-) -> None:
-    """Every payload, a batch a round, in every text and list setting and as navigation labels and
-    links, saved through the settings screen; then every kind of page, the feeds and the mail."""
-    phase = _start(summary, "settings", owner, reader)
-    inbox = smtp[1]
+def _settings_round(
+    phase: Phase, site: Server, owner: Viewer, reader: Viewer, inbox: Inbox, number: int, batch: list[str]
+) -> list[int]:
+    """Save the batch in the settings, show it back refused, visit what shows settings, and have a
+    comment mailed; return the comment's id."""
     owner.visit("settings screen", "/admin/settings")
-    original = owner.page.locator("form.comment-fields").evaluate(FORM_DATA, False)
-    held: list[int] = []
-    rounds = [PAYLOADS[n::SETTINGS_ROUNDS] for n in range(SETTINGS_ROUNDS)]
-    for number, batch in enumerate(rounds):
-        owner.visit("settings screen", "/admin/settings")
-        base = owner.page.locator("form.comment-fields").evaluate(FORM_DATA, True)
-        for name in (*TEXT_SETTINGS, *LIST_SETTINGS, "navigation label", "navigation link"):
-            phase.tried[name] += len(batch)
-        saved = _send(owner.client, "/admin/settings", _settings_form(base, batch, refused=False), action="")
-        if saved.status_code != 303:
-            phase.findings.append(
-                f"round {number}: settings not saved ({saved.status_code}): {saved.text[:400]}"
-            )
-            continue
-        owner.visit("settings screen", "/admin/settings")
-        shape = owner.page.locator("form.comment-fields").evaluate(FORM_SHAPE)
-        refused = _send(owner.client, "/admin/settings", _settings_form(base, batch, refused=True), action="")
-        for name in (*CHECKED_SETTINGS, "navigation link (raw)"):
-            phase.tried[name] += len(batch)
-            phase.refused[name] += len(batch)
-        if refused.status_code != 400:
-            phase.findings.append(f"round {number}: raw payloads not refused ({refused.status_code})")
-        owner.render("settings screen, refused", f"round {number}, refused", refused.text)
-        if owner.page.locator("form.comment-fields").evaluate(FORM_SHAPE) != shape:
-            phase.findings.append(f"round {number}: the refused settings form changed shape")
+    base = owner.page.locator("form.comment-fields").evaluate(FORM_DATA, True)
+    for name in (*TEXT_SETTINGS, *LIST_SETTINGS, "navigation label", "navigation link"):
+        phase.tried[name] += len(batch)
+    saved = _send(owner.client, "/admin/settings", _settings_form(base, batch, refused=False), action="")
+    if saved.status_code != 303:
+        phase.findings.append(f"round {number}: settings not saved ({saved.status_code}): {saved.text[:400]}")
+        return []
+    owner.visit("settings screen", "/admin/settings")
+    shape = owner.form_shape("form.comment-fields")
+    refused = _send(owner.client, "/admin/settings", _settings_form(base, batch, refused=True), action="")
+    for name in (*CHECKED_SETTINGS, "navigation link (raw)"):
+        phase.tried[name] += len(batch)
+        phase.refused[name] += len(batch)
+    if refused.status_code != 400:
+        phase.findings.append(f"round {number}: raw payloads not refused ({refused.status_code})")
+    owner.render("settings screen, refused", f"round {number}, refused", refused.text)
+    if owner.form_shape("form.comment-fields") != shape:
+        phase.findings.append(f"round {number}: the refused settings form changed shape")
 
-        stored = {key: json.loads(value) for key, value in site.query("SELECT key, value FROM site_settings")}
-        labels = [payload.strip() for payload in batch]
-        for path, status in (
-            ("/blog/", 200),
-            ("/", 200),
-            (POST_PATH, 200),
-            ("/search?q=stretch", 200),
-            ("/archive/", 200),
-            ("/tags/stretches/", 200),
-            ("/schedule-an-appointment", 200),
-            ("/no-such-page", 404),
-            ("/admin/login", 200),
-        ):
-            reader.visit("public page", path, status=status, sweep=path == "/blog/")
-            _settings_shown(reader, path, stored, labels)
-        owner.visit("dashboard", "/admin/")
-        _check_feeds(
-            phase,
-            reader,
-            ["/feeds/posts.atom", "/feeds/posts.rss", "/feeds/comments.rss"],
-            frozenset({"img"}),
-        )
+    stored = {key: json.loads(value) for key, value in site.query("SELECT key, value FROM site_settings")}
+    labels = [payload.strip() for payload in batch]
+    for path, status in SETTINGS_PAGES:
+        reader.visit("public page", path, status=status, sweep=path == "/blog/")
+        _settings_shown(reader, path, stored, labels)
+    owner.visit("dashboard", "/admin/")
+    feeds = ["/feeds/posts.atom", "/feeds/posts.rss", "/feeds/comments.rss"]
+    _check_feeds(phase, reader, feeds, frozenset({"img"}))
 
-        # A held comment's mail carries the site's title in its subject.
-        before = len(inbox.received)
-        corpus = post_corpus(site, POST_PATH, [f"Round {number}: {HOLD_WORD}"])
-        held += corpus.stored
-        if corpus.unexpected:
-            phase.findings += corpus.unexpected
-            continue
+    # A held comment's mail carries the site's title in its subject.
+    before = len(inbox.received)
+    corpus = post_corpus(site, POST_PATH, [f"Round {number}: {HOLD_WORD}"])
+    phase.findings += corpus.unexpected
+    if corpus.stored:
         (message,) = inbox.wait(before + 1, seconds=30)[before:]
         phase.mails += 1
         phase.findings += [f"round {number} mail: {p}" for p in _mail_problems(message)]
@@ -712,12 +708,31 @@ def test_settings_fields(
             f"[{stored['site.title']}] Comment held on “{POST_TITLE}”"
         ):
             phase.findings.append(f"round {number} mail subject: {message['Subject']!r}")
-    reader.settle()
-    owner.settle()
-    # The site as it was, for the other tests: the settings, and no comments of these rounds.
-    assert _send(owner.client, "/admin/settings", original, action="").status_code == 303
-    forget = _send(owner.client, "/admin/comments", {"ids": [str(i) for i in held]}, action="delete")
-    assert forget.status_code == 303 and f"{len(held)} comment" in unquote_plus(forget.headers["location"])
+    return corpus.stored
+
+
+def test_settings_fields(
+    site: Server, owner: Viewer, reader: Viewer, smtp: tuple[int, Inbox], summary: Summary
+) -> None:
+    """Every payload, a quarter a round, in every text and list setting and as navigation labels and
+    links, saved through the settings screen; then every kind of page, the feeds and the mail."""
+    phase = _start(summary, "settings", owner, reader)
+    owner.visit("settings screen", "/admin/settings")
+    original = owner.page.locator("form.comment-fields").evaluate(FORM_DATA, False)
+    held: list[int] = []
+    try:
+        for number in range(SETTINGS_ROUNDS):
+            batch = PAYLOADS[number::SETTINGS_ROUNDS]
+            held += _settings_round(phase, site, owner, reader, smtp[1], number, batch)
+        reader.settle()
+        owner.settle()
+    finally:
+        # The site as it was, for the other tests: its settings, and none of these rounds' comments.
+        restored = _send(owner.client, "/admin/settings", original, action="")
+        ids = [str(comment_id) for comment_id in held]
+        forgotten = _send(owner.client, "/admin/comments", {"ids": ids}, action="delete") if ids else None
+    assert restored.status_code == 303, restored.text[:400]
+    assert forgotten is None or f"{len(ids)} comment" in unquote_plus(forgotten.headers["location"])
     phase.check()
 
 
@@ -785,7 +800,7 @@ def _refused_editors(phase: Phase, owner: Viewer) -> None:
     }
     for kind, (path, fields) in editors.items():
         owner.visit(f"{kind} editor, empty", path)
-        shape = owner.page.locator("form.editor").evaluate(FORM_SHAPE)
+        shape = owner.form_shape("form.editor")
         for start in range(0, len(PAYLOADS), FORM_BATCH):
             batch = PAYLOADS[start : start + FORM_BATCH]
             label = f"{kind} editor, payloads #{start} to #{start + len(batch) - 1}"
@@ -808,7 +823,7 @@ def _refused_editors(phase: Phase, owner: Viewer) -> None:
                 owner.render(
                     f"{kind} editor, shown back" if error else "post editor preview", label, response.text
                 )
-                if owner.page.locator("form.editor").evaluate(FORM_SHAPE) != shape:
+                if owner.form_shape("form.editor") != shape:
                     phase.findings.append(f"{label}: the form changed shape ({error or 'preview'})")
 
 
@@ -917,8 +932,8 @@ def test_post_and_page_fields(site: Server, owner: Viewer, reader: Viewer, summa
 # --- Comments ----------------------------------------------------------------------------------------
 
 QUEUE_ROWS = """() => [...document.querySelectorAll('table.queue tbody tr')].map(tr =>
-  [Number(tr.id.slice(1)), tr.querySelector('.queue-meta strong').textContent,
-   tr.querySelector('.queue-title').textContent])"""
+  [Number(tr.id.slice(1)), tr.querySelector('.queue-meta strong')?.textContent,
+   tr.querySelector('.queue-title')?.textContent])"""
 
 
 def _queue_tab(
@@ -1111,12 +1126,12 @@ def test_query_parameters_shown_back(owner: Viewer, reader: Viewer, summary: Sum
     ]
     for viewer, surface, form, path, query, fields in surfaces:
         viewer.visit(f"{surface}, empty", path)
-        shape = viewer.page.locator(form).first.evaluate(FORM_SHAPE)
+        shape = viewer.form_shape(form)
 
         def same_shape(
             address: str, viewer: Viewer = viewer, form: str = form, shape: list[str] = shape
         ) -> None:
-            if viewer.page.locator(form).first.evaluate(FORM_SHAPE) != shape:
+            if viewer.form_shape(form) != shape:
                 phase.findings.append(f"{address[:120]}: the form changed shape")
 
         viewer.render_paths(surface, [f"{path}?{urlencode(query(c))}" for c in chunks], check=same_shape)
