@@ -14,9 +14,10 @@ comments on it in one bulk POST). After a warm-up that is not counted, the load 
 
 Reported: errors (any 5xx, connection error, timeout or unexpected 4xx; 429s are counted on their own),
 p50/p95/p99 latency and request counts per kind for each minute, the RSS of each worker (VmRSS from
-/proc) when it first answered, after the warm-up, every few seconds and at the end, and whether every
-acknowledged comment is in the database. Exit 1 when there were errors or a worker's RSS grew by 10%
-or more from the warmed-up baseline.
+/proc) before the load, after the warm-up, every few seconds and at the end, and whether every
+acknowledged comment is in the database. Exit 1 on any error, a missing comment, a 5xx or traceback
+in the server's log, a worker that was replaced, or RSS growth of 10% or more from the warmed-up
+baseline (per worker or summed).
 """
 
 from __future__ import annotations
@@ -239,8 +240,15 @@ def snapshot(pids: Sequence[int], label: str, at: float) -> dict[str, Any]:
         "label": label,
         "at": round(at, 1),
         "loadavg": _loadavg(),
-        "workers": {str(pid): {**memory_kb(pid), "cpu_s": round(cpu_seconds(pid), 2)} for pid in pids},
+        "workers": {str(pid): _worker(pid) for pid in pids},
     }
+
+
+def _worker(pid: int) -> dict[str, Any]:
+    try:
+        return {**memory_kb(pid), "cpu_s": round(cpu_seconds(pid), 2)}
+    except (OSError, ValueError):  # the worker died: reported as 0 MB and as a replaced worker
+        return {"rss": 0, "anon": 0, "file": 0, "cpu_s": 0.0, "gone": True}
 
 
 async def sample_rss(pids: Sequence[int], recorder: Recorder, stop_at: float) -> None:
@@ -251,6 +259,8 @@ async def sample_rss(pids: Sequence[int], recorder: Recorder, stop_at: float) ->
 
 async def wait_for_workers(server_pid: int, url: str, count: int) -> list[int]:
     """Wait until ``count`` workers run and a burst of requests has reached each of them (by CPU time)."""
+    if count == 1:
+        return [server_pid]  # uvicorn serves in its own process when there is one worker
     deadline = time.monotonic() + servers.STARTUP_TIMEOUT
     while len(pids := worker_pids(server_pid)) < count:
         if time.monotonic() > deadline:
@@ -352,25 +362,30 @@ def summarise(samples: list[Sample], bucket_seconds: float, seconds: float) -> d
 
     Requests still in flight when the load stopped are counted in the last bucket."""
     last = max(0, math.ceil(seconds / bucket_seconds) - 1)
-    by_kind: dict[str, list[Sample]] = defaultdict(list)
     buckets: dict[int, list[Sample]] = defaultdict(list)
     for sample in samples:
-        by_kind[sample.kind].append(sample)
         buckets[min(last, int(sample.at // bucket_seconds))].append(sample)
     return {
         "requests": len(samples),
         "errors": dict(Counter(s.outcome for s in samples if s.outcome not in ("ok", "429"))),
         "rate_limited_429": sum(1 for s in samples if s.outcome == "429"),
-        "by_kind": {kind: _group(group) for kind, group in sorted(by_kind.items())},
+        "by_kind": _by_kind(samples),
         "over_time": [
             {
                 "from_s": round(n * bucket_seconds),
                 **_group(group),
-                "kinds": dict(Counter(s.kind for s in group)),
+                "by_kind": _by_kind(group),
             }
             for n, group in sorted(buckets.items())
         ],
     }
+
+
+def _by_kind(samples: list[Sample]) -> dict[str, Any]:
+    kinds: dict[str, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        kinds[sample.kind].append(sample)
+    return {kind: _group(group) for kind, group in sorted(kinds.items())}
 
 
 def _group(group: list[Sample]) -> dict[str, Any]:
@@ -392,11 +407,15 @@ def memory_report(rss: list[dict[str, Any]]) -> dict[str, Any]:
             "start_mb": round(start, 1),
             "warm_mb": round(warm, 1),
             "end_mb": round(end, 1),
-            "growth_from_start_pct": round((end / start - 1) * 100, 1),
-            "growth_from_warm_pct": round((end / warm - 1) * 100, 1),
+            "growth_from_start_pct": _growth(start, end),
+            "growth_from_warm_pct": _growth(warm, end),
             "max_mb": round(max(sum(s["workers"][pid]["rss"] for pid in chosen) for s in rss) / 1024, 1),
         }
     return rows
+
+
+def _growth(base: float, end: float) -> float:
+    return round((end / base - 1) * 100, 1) if base else math.inf
 
 
 def check_database(database: Path, acked: list[int]) -> dict[str, int]:
@@ -555,7 +574,7 @@ async def soak(args: argparse.Namespace, site: Path, workdir: Path) -> dict[str,
         before = resource.getrusage(resource.RUSAGE_SELF)
         await drive(target, recorder, pids, args)
         after = resource.getrusage(resource.RUSAGE_SELF)
-        facts["worker_restarted"] = worker_pids(server.pid) != pids
+        facts["worker_restarted"] = args.workers > 1 and worker_pids(server.pid) != pids
     facts["loadavg"]["end"] = _loadavg()
     used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     facts["client_cpu_seconds_with_warmup"] = round(used, 1)

@@ -42,7 +42,7 @@ def url_path(request: Request, name: str, /, **params: Any) -> str:
 
 
 _PATHS_ATTRIBUTE = "_pebbleblog_paths"
-_PATHS_KEPT = 50_000
+_PATHS_KEPT = 2_000  # a page's own links and the site-wide ones; per-comment links churn through
 
 
 def route_path(router: Router, name: str, params: dict[str, Any]) -> str:
