@@ -593,3 +593,12 @@ def test_guessing_the_current_password_when_changing_it_is_throttled(browser: Te
         assert wrong.status_code == 400 and "current password is not right" in page(wrong).text
     throttled = browser.post("/admin/password", data={**fields, "current_password": PASSWORD})
     assert throttled.status_code == 429 and "Too many failed" in page(throttled).text
+
+
+def test_the_block_message_shows_a_name_with_ampersand_whole(site: Path, browser: TestClient) -> None:
+    with TestClient(create_app(load_settings(site, environ={}))) as reader:
+        comment_id = post_comment(reader, "hello", name="Tom & Jerry #1")
+    sign_in(browser)
+    response = browser.post(f"/admin/comments/{comment_id}/block", data={"csrf": csrf_of(browser)})
+    assert response.status_code == 303
+    assert "Blocked Tom &amp; Jerry #1." in browser.get(response.headers["location"]).text

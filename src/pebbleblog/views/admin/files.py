@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote_plus
+
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +36,9 @@ async def upload(request: Request, session: Session, form: FormData) -> Response
         name = uploads.store(settings_of(request).uploads_dir, file.filename, content, limit)
     except FormInvalid as invalid:
         return await _page(request, session, invalid)
-    return back_to(request, "admin:uploads", f"done=Uploaded+{name}+(link+it+as+upload:{name}).")
+    return back_to(
+        request, "admin:uploads", f"done=Uploaded+{quote_plus(name)}+(link+it+as+upload:{quote_plus(name)})."
+    )
 
 
 @admin_action(owner_only=True)

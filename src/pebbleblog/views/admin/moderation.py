@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote_plus
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -71,7 +72,7 @@ async def empty_spam(request: Request, session: Session, form: FormData) -> Resp
 async def block(request: Request, session: Session, form: FormData) -> Response:
     """Block a comment's author (email and client) and mark the comment as spam."""
     comment = await queue.block_commenter(db_of(request), request.path_params["comment_id"], now())
-    return back_to(request, "admin:comments", f"done=Blocked+{comment.author_name[:40]}.")
+    return back_to(request, "admin:comments", f"done=Blocked+{quote_plus(comment.author_name[:40])}.")
 
 
 @admin_action()
