@@ -14,7 +14,7 @@ from pebbleblog.models import Role
 
 from .asgi_raw import send_raw
 from .conftest import Seeder, draft
-from .test_admin import OWNER, make_user, sign_in
+from .test_admin import OWNER, csrf_of, make_user, sign_in
 
 HOST = [(b"host", b"testserver")]
 
@@ -72,3 +72,12 @@ def test_a_bad_range_header_on_a_static_file_gets_the_error_page(
     if status == 416:
         assert response.headers["content-range"].startswith("bytes */")
     assert client.get("/static/pebbleblog.css", headers={"range": "bytes=0-9"}).status_code == 206
+
+
+@pytest.mark.parametrize("length", [300, 5000])
+def test_deleting_an_upload_with_a_name_the_file_system_refuses(client: TestClient, length: int) -> None:
+    """A name longer than the file system allows raised OSError (File name too long)."""
+    sign_in(client)
+    response = client.post("/admin/uploads/delete", data={"csrf": csrf_of(client), "name": "y" * length})
+    assert response.status_code == 404
+    assert message(response.text) == "There is no such uploaded file."

@@ -102,11 +102,17 @@ def list_uploads(uploads_dir: Path) -> list[Upload]:
     return found
 
 
+MAX_LISTED_NAME = 1024  # bytes: longer than any path stored under uploads/ can be
+
+
 def delete(uploads_dir: Path, name: str) -> None:
     """Delete an uploaded file by its listed name (never anything outside uploads/)."""
-    if "\x00" in name:
+    if "\x00" in name or len(name.encode()) > MAX_LISTED_NAME:
         raise NotFound("There is no such uploaded file.")
-    target = (uploads_dir / name).resolve()
-    if uploads_dir.resolve() not in target.parents or not target.is_file():
-        raise NotFound("There is no such uploaded file.")
-    target.unlink()
+    try:
+        target = (uploads_dir / name).resolve()
+        if uploads_dir.resolve() not in target.parents or not target.is_file():
+            raise NotFound("There is no such uploaded file.")
+        target.unlink()
+    except OSError as exc:  # a name the file system refuses (too long, bad characters): not ours
+        raise NotFound("There is no such uploaded file.") from exc
