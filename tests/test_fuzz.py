@@ -12,8 +12,9 @@ plausible (the route's method, a well-formed form with the valid CSRF or form to
 views' own checks run and not only the ones in front of them; half are hostile throughout.
 
 PEBBLEBLOG_FUZZ_EXAMPLES sets the requests per test (two tests; default 5000 each, so a run sends
-over 10,000). Each response must be below 500, and each 4xx page must say what went wrong in a
-sentence.
+over 10,000). The requests are the same on every run, so CI is reproducible; PEBBLEBLOG_FUZZ_RANDOM=1
+draws new ones (a failure prints the request: add it to test_fuzz_regressions.py). Each response
+must be below 500, and each 4xx page must say what went wrong in a sentence.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from .asgi_raw import RawResponse, send_raw
 from .conftest import NOW, SECRET, add_comment, draft, write_config
 
 EXAMPLES = int(os.environ.get("PEBBLEBLOG_FUZZ_EXAMPLES", "5000"))
+RANDOM = os.environ.get("PEBBLEBLOG_FUZZ_RANDOM") == "1"
 OWNER, PASSWORD = "owner", "correct horse battery"
 HOST = "testserver"
 # The elements that carry a message for the reader (error page, form message, field error).
@@ -451,6 +453,7 @@ def fuzz_route(
         max_examples=examples,
         deadline=None,
         database=None,
+        derandomize=not RANDOM,
         print_blob=True,
         suppress_health_check=list(HealthCheck),
     )
