@@ -138,6 +138,18 @@ def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")[:19] + "Z"  # isoformat is much faster than strftime
 
 
+def reuse_or_generate(
+    site_dir: Path, posts: int, comments: int, seed: int = 1, progress: bool = True
+) -> Path:
+    """Return ``site_dir``, generating the site there first unless an earlier run left one."""
+    if (site_dir / MANIFEST).is_file():
+        print(f"reusing the site in {site_dir}")
+    else:
+        print(f"generating {posts} posts and {comments} comments in {site_dir} ...")
+        generate(site_dir, posts, comments, seed, log=print if progress else lambda _: None)
+    return site_dir
+
+
 def generate(
     site_dir: Path, posts: int, comments: int, seed: int = 1, log: Callable[[str], None] = print
 ) -> dict[str, Any]:

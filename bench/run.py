@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -468,16 +468,6 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _site(args: argparse.Namespace, workdir: Path, log: Callable[[str], None]) -> Path:
-    site: Path = args.site or workdir / "site"
-    if (site / generate.MANIFEST).is_file():
-        log(f"reusing the site in {site}")
-    else:
-        log(f"generating {args.posts} posts and {args.comments} comments in {site} ...")
-        generate.generate(site, args.posts, args.comments, args.seed, log=log)
-    return site
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; exit 1 when something failed (always reported), 2 when wrk or nginx is missing."""
     args = _parse(argv)
@@ -497,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             first_render_samples=5 if args.smoke else 30,
             warmup_seconds=0 if args.smoke else min(2.0, max(1.0, args.duration / 5)),
         )
-        site = _site(args, workdir, print)
+        site = generate.reuse_or_generate(args.site or workdir / "site", args.posts, args.comments, args.seed)
         bench = Bench(config, site, workdir)
         machine = _machine()
         print(

@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -484,16 +484,6 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _site(args: argparse.Namespace, workdir: Path, log: Callable[[str], None]) -> Path:
-    site: Path = args.site or workdir / "site"
-    if (site / generate.MANIFEST).is_file():
-        log(f"reusing the site in {site}")
-    else:
-        log(f"generating {args.posts} posts and {args.comments} comments in {site} ...")
-        generate.generate(site, args.posts, args.comments, args.seed, log=lambda _: None)
-    return site
-
-
 def print_report(results: dict[str, Any]) -> None:
     """Print the figures: per kind, per time bucket (with RSS), RSS per worker, comments, verdict."""
     load = results["load"]
@@ -632,7 +622,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     with tempfile.TemporaryDirectory(prefix="pebbleblog-soak-") as tmp:
         workdir = Path(tmp)
-        site = _site(args, workdir, print)
+        site = generate.reuse_or_generate(
+            args.site or workdir / "site", args.posts, args.comments, args.seed, progress=False
+        )
         found = asyncio.run(soak(args, site, workdir))
     print_report(found)
     if args.out:

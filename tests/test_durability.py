@@ -33,7 +33,7 @@ from starlette.testclient import TestClient
 from pebbleblog import cli, create_app, load_settings
 from pebbleblog.settings import SettingsError
 from pebbleblog.storage import Database, migrations
-from pebbleblog.storage.database import copy_database
+from pebbleblog.storage.maintenance import copy_file
 from tests.browser.conftest import RELAXED_COMMENTS, copy_example_site
 from tests.conftest import write_config
 
@@ -318,7 +318,7 @@ def test_sigkill_during_a_migration_leaves_the_old_or_the_new_schema(tmp_path: P
         site = tmp_path / f"site-{attempt}"
         write_config(site)
         database = site / "pebbleblog.db"
-        copy_database(old, database)
+        copy_file(old, database)
         # Any command opening the database migrates it; `comments` is a harmless one.
         command = [sys.executable, "-m", "pebbleblog", "comments", str(site)]
         inside = _kill_inside_write(command, database, rng)
@@ -367,7 +367,7 @@ def test_sigkill_during_a_bulk_approval_changes_all_or_none(tmp_path: Path) -> N
         site = tmp_path / f"site-{attempt}"
         write_config(site)
         database = site / "pebbleblog.db"
-        copy_database(base, database)
+        copy_file(base, database)
         command = [sys.executable, "-m", "pebbleblog", "approve", str(site), *ids]
         inside = _kill_inside_write(command, database, rng)
         after = state(database)

@@ -16,8 +16,7 @@ from pebbleblog.importers.common import Progress, Target
 from pebbleblog.importers.pebble_blog import NotPebble
 from pebbleblog.importers.report import ImportReport, Skipped, summary
 from pebbleblog.settings import Settings
-from pebbleblog.storage import Database
-from pebbleblog.storage.database import copy_database
+from pebbleblog.storage import Database, maintenance
 
 FORMATS = ("pebble", "wxr", "json")
 
@@ -67,7 +66,7 @@ async def run_import(
     with tempfile.TemporaryDirectory(prefix="pebbleblog-dry-run-") as scratch:
         copy = Path(scratch) / "site.db"
         if settings.database_path.is_file():
-            copy_database(settings.database_path, copy)
+            maintenance.copy_file(settings.database_path, copy)
         await _import_into(copy, settings, source, report, old_url, progress, now)
     return report
 

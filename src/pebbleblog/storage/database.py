@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,9 +134,3 @@ class Database:
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[self.durability]}")
         return conn
-
-
-def copy_database(source: Path, destination: Path) -> None:
-    """Copy a database consistently with SQLite's backup API (a dry run works on such a copy)."""
-    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(destination)) as copy:
-        original.backup(copy)

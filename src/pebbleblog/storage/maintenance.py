@@ -37,6 +37,12 @@ def copy_online(source: sqlite3.Connection, destination: Path) -> None:
         source.backup(copy, pages=-1)
 
 
+def copy_file(source: Path, destination: Path) -> None:
+    """Copy the database at ``source`` to ``destination`` consistently (a dry run works on such a copy)."""
+    with opened(source) as conn:
+        copy_online(conn, destination)
+
+
 def integrity_problems(conn: sqlite3.Connection, limit: int = 20) -> list[str]:
     """Return what ``PRAGMA integrity_check`` finds (an empty list when the database is sound)."""
     rows = [str(row[0]) for row in conn.execute(f"PRAGMA integrity_check({int(limit)})")]

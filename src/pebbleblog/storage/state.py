@@ -1,4 +1,4 @@
-"""Change counters and the site settings edited in the admin."""
+"""The site settings edited in the admin (the change counters are read by storage/changes.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,6 @@ from typing import Any
 
 from pebbleblog.models import StoredSetting
 from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
-
-
-async def get_counters(conn: Connection) -> dict[str, int]:
-    """Return every change counter (one cheap query, run on each request)."""
-    rows = await conn.fetch_all("SELECT name, counter FROM change_counters")
-    return {str(r[0]): int(r[1]) for r in rows}
 
 
 async def get_site_settings(conn: Connection) -> dict[str, Any]:
