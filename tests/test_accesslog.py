@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
 from pebbleblog import accounts, create_app, load_settings
-from pebbleblog.accesslog import LOGGER_NAME, JsonLinesFormatter
+from pebbleblog.accesslog import LOGGER_NAME, BufferedLinesHandler, JsonLinesFormatter
 from pebbleblog.models import Role
 from pebbleblog.storage import Database
 
@@ -127,3 +129,68 @@ def test_the_client_is_the_forwarded_one_also_for_cached_pages(
         for _ in range(3):  # the first render fills the page cache; the others are served from it
             assert client.get("/posts/talk/", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 200
     assert [r.access["client"] for r in access(caplog)] == ["203.0.113.7"] * 3
+
+
+def _record(path: str, level: int = logging.INFO) -> logging.LogRecord:
+    fields = {"method": "GET", "path": path, "query": [], "status": 200, "duration_ms": 0.1, "client": "-"}
+    return _with(fields, level)
+
+
+def _with(fields: dict[str, object], level: int) -> logging.LogRecord:
+    record = logging.LogRecord(LOGGER_NAME, level, __file__, 0, str(fields["path"]), (), None)
+    record.access = fields
+    return record
+
+
+def _buffered(stream: io.StringIO) -> BufferedLinesHandler:
+    handler = BufferedLinesHandler(stream)
+    handler.setFormatter(JsonLinesFormatter())
+    return handler
+
+
+def test_the_buffered_handler_writes_a_busy_moment_in_one_go_and_soon() -> None:
+    stream = io.StringIO()
+    handler = _buffered(stream)
+
+    async def busy_moment() -> tuple[str, str]:
+        for number in range(3):
+            handler.handle(_record(f"/posts/{number}/"))
+        waiting = stream.getvalue()
+        await asyncio.sleep(BufferedLinesHandler.FLUSH_SECONDS + 0.2)
+        return waiting, stream.getvalue()
+
+    waiting, written = asyncio.run(busy_moment())
+    assert waiting == ""  # nothing written per request...
+    paths = [json.loads(line)["path"] for line in written.splitlines()]
+    assert paths == ["/posts/0/", "/posts/1/", "/posts/2/"]  # ...but every line, in order, soon after
+
+
+def test_the_buffered_handler_writes_at_once_off_the_loop_for_warnings_and_when_full() -> None:
+    stream = io.StringIO()
+    handler = _buffered(stream)
+    handler.handle(_record("/no-loop/"))
+    assert json.loads(stream.getvalue())["path"] == "/no-loop/"
+
+    async def on_loop() -> list[int]:
+        seen = []
+        handler.handle(_record("/warned/", logging.WARNING))
+        seen.append(len(stream.getvalue().splitlines()))
+        for number in range(BufferedLinesHandler.FLUSH_LINES):
+            handler.handle(_record(f"/{number}/"))
+        seen.append(len(stream.getvalue().splitlines()))
+        return seen
+
+    assert asyncio.run(on_loop()) == [2, 2 + BufferedLinesHandler.FLUSH_LINES]
+
+
+def test_lines_still_waiting_are_written_when_logging_shuts_down() -> None:
+    stream = io.StringIO()
+    handler = _buffered(stream)
+
+    async def one_request() -> None:
+        handler.handle(_record("/last/"))
+
+    asyncio.run(one_request())
+    assert stream.getvalue() == ""
+    handler.close()  # what logging.shutdown() does at exit
+    assert json.loads(stream.getvalue())["path"] == "/last/"

@@ -8,6 +8,7 @@ to standard error as JSON, one object per line (see :func:`uvicorn_log_config`).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -101,13 +102,72 @@ def _printable(text: str) -> str:
 class JsonLinesFormatter(logging.Formatter):
     """Format an access record as one JSON object: time (UTC), then the request's fields."""
 
+    _second: int = -1
+    _stamp: str = ""
+
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "access", None)
         if not isinstance(fields, dict):
             fields = {"message": record.getMessage()}
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        stamp += f".{int(record.msecs):03d}Z"
+        second = int(record.created)
+        if second != self._second:  # strftime once a second, not once a line
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        stamp = f"{self._stamp}.{int(record.msecs):03d}Z"
         return json.dumps({"time": stamp, **fields}, ensure_ascii=False)
+
+
+class BufferedLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write log lines in batches: at most ``FLUSH_SECONDS`` late, or once ``FLUSH_LINES`` are waiting.
+
+    Called on the event loop (the access log's middleware is), the lines of one busy moment go out
+    in one write instead of one write and flush per request. Called where no event loop runs, or
+    for a record of WARNING or above, it writes at once. A crash loses at most the lines of the last
+    ``FLUSH_SECONDS``; a normal exit flushes them (logging's shutdown closes every handler)."""
+
+    FLUSH_SECONDS = 0.25
+    FLUSH_LINES = 256
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        if record.levelno >= logging.WARNING or len(self._pending) >= self.FLUSH_LINES:
+            self.flush()
+            return
+        if self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._timer = loop.call_later(self.FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        """Write every waiting line, then flush the stream."""
+        self.acquire()
+        try:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._pending and self.stream is not None:
+                lines, self._pending = self._pending, []
+                self.stream.write("\n".join(lines) + "\n")
+            super().flush()
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        """Write what is waiting, then close."""
+        self.flush()
+        super().close()
 
 
 def uvicorn_log_config() -> dict[str, Any]:
@@ -118,7 +178,7 @@ def uvicorn_log_config() -> dict[str, Any]:
     config["formatters"]["pebbleblog_access"] = {"()": f"{__name__}.JsonLinesFormatter"}
     config["handlers"]["pebbleblog_access"] = {
         "formatter": "pebbleblog_access",
-        "class": "logging.StreamHandler",
+        "()": f"{__name__}.BufferedLinesHandler",
         "stream": "ext://sys.stderr",
     }
     config["loggers"][LOGGER_NAME] = {"handlers": ["pebbleblog_access"], "level": "INFO", "propagate": False}

@@ -36,6 +36,7 @@ MAX_ENTRIES = 2_000
 MAX_BYTES = 16 * 1024 * 1024
 MAX_AGE_SECONDS = 60.0
 _SKIPPED_HEADERS = {b"content-length", b"date", b"server"}
+_CONDITIONAL = (b"if-none-match", b"if-modified-since")
 
 _Key = tuple[str, bytes, str, str, bytes]  # scheme, host, root path, path, query string
 
@@ -80,24 +81,30 @@ class PageCacheMiddleware:
         self._next_due = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            not self.enabled
-            or scope["type"] != "http"
-            or scope["method"] != "GET"
-            or _personal(scope)
-            or scope["path"] in STATELESS_PATHS
-        ):
+        if not self.enabled or scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        # One pass over the headers: the site's cookies make a request personal; the host is part
+        # of the key (without a base_url, absolute links come from the request, and one reader's
+        # Host header must not reach another); conditional headers are looked at only when sent.
+        host, conditional = b"", False
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"cookie" and b"pb_" in value:
+                await self.app(scope, receive, send)
+                return
+            elif name in _CONDITIONAL:
+                conditional = True
+        if scope["path"] in STATELESS_PATHS:
             await self.app(scope, receive, send)
             return
         generation = self._check(scope["app"].state.site_state)
-        # The host and scheme are part of the key: without a base_url, absolute links (canonical,
-        # feeds) come from the request, and one reader's Host header must not reach another.
-        host = next((value for name, value in scope["headers"] if name == b"host"), b"")
         key = (scope["scheme"], host, scope.get("root_path", ""), scope["path"], scope["query_string"])
         entry = self._entries.get(key)
         if entry is not None and time.monotonic() - entry.stored_at < MAX_AGE_SECONDS:
             self._entries.move_to_end(key)
-            await _replay(entry, scope, send)
+            await _replay(entry, scope, send, conditional)
             return
         await self._fill(scope, receive, send, key, generation)
 
@@ -184,13 +191,8 @@ class PageCacheMiddleware:
             self._bytes -= len(dropped.body)
 
 
-def _personal(scope: Scope) -> bool:
-    """Tell whether the request carries one of the site's cookies (all are named ``pb_*``)."""
-    return any(name == b"cookie" and b"pb_" in value for name, value in scope["headers"])
-
-
-async def _replay(entry: _Entry, scope: Scope, send: Send) -> None:
-    if not_modified(Headers(scope=scope), entry.etag, entry.modified):
+async def _replay(entry: _Entry, scope: Scope, send: Send, conditional: bool) -> None:
+    if conditional and not_modified(Headers(scope=scope), entry.etag, entry.modified):
         await send({"type": "http.response.start", "status": 304, "headers": entry.headers})
         await send({"type": "http.response.body", "body": b""})
         return
