@@ -15,7 +15,7 @@ import pytest
 from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
-from pebbleblog import accounts, create_app, load_settings
+from pebbleblog import accesslog, accounts, create_app, load_settings
 from pebbleblog.accesslog import LOGGER_NAME, BufferedLinesHandler, JsonLinesFormatter
 from pebbleblog.models import Role
 from pebbleblog.storage import Database
@@ -194,3 +194,26 @@ def test_lines_still_waiting_are_written_when_logging_shuts_down() -> None:
     assert stream.getvalue() == ""
     handler.close()  # what logging.shutdown() does at exit
     assert json.loads(stream.getvalue())["path"] == "/last/"
+
+
+def test_the_serve_setup_writes_the_same_json_lines_without_log_records(browser: TestClient) -> None:
+    logger = logging.getLogger(LOGGER_NAME)
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    stream = io.StringIO()
+    logger.handlers, logger.propagate = [_buffered(stream)], False  # what `pebbleblog serve` sets up
+    logger.setLevel(logging.INFO)
+    try:
+        assert accesslog._direct_handler() is logger.handlers[0]
+        browser.get("/healthz?probe=1")
+        browser.get("/nope")
+        logger.handlers[0].flush()
+    finally:
+        logger.handlers, logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["path"], line["query"], line["status"]) for line in lines] == [
+        ("/healthz", ["probe"], 200),
+        ("/nope", [], 404),
+    ]
+    assert list(lines[0]) == ["time", "method", "path", "query", "status", "duration_ms", "client"]
+    assert lines[0]["time"].endswith("Z") and lines[0]["method"] == "GET"

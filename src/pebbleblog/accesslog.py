@@ -24,6 +24,7 @@ SECRET_PATH_PARAMS = ("token",)
 MAX_PATH_CHARS = 500
 MAX_QUERY_NAMES, MAX_NAME_CHARS = 20, 50
 log = logging.getLogger(LOGGER_NAME)
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # once: json.dumps(ensure_ascii=False) makes one a call
 
 
 class AccessLogMiddleware:
@@ -64,12 +65,31 @@ def _log_request(scope: Scope, status: int, duration_ms: float) -> None:
         "duration_ms": round(duration_ms, 1),
         "client": client[0] if client else "",
     }
+    direct = _direct_handler()
+    if direct is not None:
+        direct.write_fields(fields)
+        return
     query = f"?{'&'.join(fields['query'])}" if fields["query"] else ""
     args = (fields["method"], fields["path"], query, status, duration_ms, fields["client"] or "-")
     # makeRecord + handle is log.info without the search for the calling line (a stack walk per
     # request that no access line needs).
     record = log.makeRecord(log.name, logging.INFO, __file__, 0, _LINE, args, None, extra={"access": fields})
     log.handle(record)
+
+
+def _direct_handler() -> BufferedLinesHandler | None:
+    """Return the handler to give the line to without a LogRecord, when nothing else could want one.
+
+    That is the setup ``pebbleblog serve`` makes: the logger's one handler is a BufferedLinesHandler
+    with the JSON formatter, and no filters. Any other setup (tests, an app that configures logging
+    itself) gets ordinary records."""
+    handlers = log.handlers
+    if len(handlers) != 1 or log.filters or log.propagate:
+        return None
+    handler = handlers[0]
+    if type(handler) is not BufferedLinesHandler or handler.filters or handler.level > logging.INFO:
+        return None
+    return handler if type(handler.formatter) is JsonLinesFormatter else None
 
 
 def _path(scope: Scope) -> str:
@@ -109,11 +129,15 @@ class JsonLinesFormatter(logging.Formatter):
         fields = getattr(record, "access", None)
         if not isinstance(fields, dict):
             fields = {"message": record.getMessage()}
-        second = int(record.created)
+        return self.line(record.created, fields)
+
+    def line(self, created: float, fields: dict[str, Any]) -> str:
+        """Return the JSON line for ``fields`` logged at ``created`` (seconds since the epoch)."""
+        second = int(created)
         if second != self._second:  # strftime once a second, not once a line
             self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        stamp = f"{self._stamp}.{int(record.msecs):03d}Z"
-        return json.dumps({"time": stamp, **fields}, ensure_ascii=False)
+        stamp = f"{self._stamp}.{int((created - second) * 1000):03d}Z"
+        return _ENCODER.encode({"time": stamp, **fields})
 
 
 class BufferedLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -138,8 +162,17 @@ class BufferedLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:
             self.handleError(record)
             return
+        self._add(line, urgent=record.levelno >= logging.WARNING)
+
+    def write_fields(self, fields: dict[str, Any]) -> None:
+        """Queue the JSON line of an access record without building a LogRecord (the formatter's line)."""
+        formatter = self.formatter
+        assert isinstance(formatter, JsonLinesFormatter), "write_fields needs the JSON formatter"
+        self._add(formatter.line(time.time(), fields), urgent=False)
+
+    def _add(self, line: str, urgent: bool) -> None:
         self._pending.append(line)
-        if record.levelno >= logging.WARNING or len(self._pending) >= self.FLUSH_LINES:
+        if urgent or len(self._pending) >= self.FLUSH_LINES:
             self.flush()
             return
         if self._timer is None:
