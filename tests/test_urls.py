@@ -105,3 +105,38 @@ def test_a_site_template_can_extend_the_selected_theme(tmp_path) -> None:  # typ
     with TestClient(create_app(load_settings(tmp_path / "site", environ={}))) as client:
         page = BeautifulSoup(client.get("/").text, "html.parser")
         assert page.select_one("aside").text == "THEME" and page.select_one("footer").text == "SITE"
+
+
+def _footer_and_css(client: TestClient) -> tuple[str, str]:
+    page = BeautifulSoup(client.get("/").text, "html.parser")
+    stylesheet = next(
+        link["href"] for link in page.select("link[rel=stylesheet]") if "pebbleblog.css" in link["href"]
+    )
+    return page.select_one("footer .extra").text, stylesheet
+
+
+def _edit_footer_and_css(site_dir, text: str) -> None:  # type: ignore[no-untyped-def]
+    (site_dir / "templates").mkdir(exist_ok=True)
+    (site_dir / "templates" / "_copyright.html").write_text(f'<p class="extra">{text}</p>')
+    (site_dir / "static").mkdir(exist_ok=True)
+    (site_dir / "static" / "pebbleblog.css").write_text(f"/* {text} */")
+
+
+def test_edited_templates_show_after_a_restart_or_at_once_with_template_reload(site_dir) -> None:  # type: ignore[no-untyped-def]
+    from pebbleblog import load_settings
+
+    _edit_footer_and_css(site_dir, "Before")
+    with TestClient(create_app(load_settings(site_dir, environ={}))) as client:
+        before = _footer_and_css(client)
+        _edit_footer_and_css(site_dir, "After, longer")
+        assert _footer_and_css(client) == before  # read once per worker
+    with TestClient(create_app(load_settings(site_dir, environ={}))) as client:
+        after = _footer_and_css(client)
+        assert after[0] == "After, longer" and after[1] != before[1]  # a restart shows both edits
+
+    reloading = {"PEBBLEBLOG_SERVER_TEMPLATE_RELOAD": "true"}
+    with TestClient(create_app(load_settings(site_dir, environ=reloading))) as client:
+        assert _footer_and_css(client) == after
+        _edit_footer_and_css(site_dir, "Edited while serving")
+        edited = _footer_and_css(client)
+        assert edited[0] == "Edited while serving" and edited[1] != after[1]

@@ -55,7 +55,11 @@ def create_app(settings: Settings) -> Starlette:
             # logged, with the client's address rather than the proxy's.
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.server.trusted_proxies)),
             Middleware(AccessLogMiddleware),
-            Middleware(PageCacheMiddleware, routes=PAGE_CACHE_ROUTES, enabled=settings.server.page_cache),
+            Middleware(
+                PageCacheMiddleware,
+                routes=PAGE_CACHE_ROUTES,
+                enabled=settings.server.page_cache and not settings.server.template_reload,
+            ),
             Middleware(SecurityHeadersMiddleware),
             Middleware(ConditionalGetMiddleware),
             Middleware(SiteStateMiddleware),

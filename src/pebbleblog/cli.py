@@ -100,7 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port to bind (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    serve.add_argument("--reload", action="store_true", help="restart when code changes (dev)")
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when code changes, and show edited templates at once (dev)",
+    )
     serve.set_defaults(run=_serve)
 
     _add_comment_commands(commands, common)
@@ -281,6 +285,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: cannot open the database {settings.database_path}: {problem}", file=sys.stderr)
         return EXIT_ERROR
     os.environ[SITE_DIR_ENV] = str(site_dir)
+    if args.reload:  # working on the site: show edited templates at once
+        os.environ.setdefault("PEBBLEBLOG_SERVER_TEMPLATE_RELOAD", "true")
     print(f"Serving {site_dir} at http://{args.host}:{args.port}/ (Ctrl+C to stop)")
     uvicorn.run(
         "pebbleblog.app:factory",

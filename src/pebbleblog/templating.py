@@ -95,11 +95,15 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Checking every template's modification time on every render was a sixth of a post page's
+        # cost; a theme developer turns it on with `serve --reload` ([server] template_reload).
+        auto_reload=settings.server.template_reload,
     )
+    static_known: dict[str, str] = {}
     env.globals["url_for"] = jinja2.pass_context(
         lambda ctx, name, /, **params: (
             url_path(ctx["request"], name, **params)
-            + (static_version(settings, params["path"]) if name == "static" else "")
+            + (static_version(settings, params["path"], static_known) if name == "static" else "")
         )
     )
     env.globals["nav_href"] = jinja2.pass_context(lambda ctx, link: nav_href(ctx["request"], link))
@@ -202,8 +206,21 @@ class LayeredStaticFiles(_RangeErrorPages):
 _versions: dict[tuple[Path, int], str] = {}
 
 
-def static_version(settings: Settings, path: str) -> str:
-    """Return '?v=<hash of the file's content>' for a static file ('' if there is no such file)."""
+def static_version(settings: Settings, path: str, known: dict[str, str] | None = None) -> str:
+    """Return '?v=<hash of the file's content>' for a static file ('' if there is no such file).
+
+    With ``known`` (one app's memo), worked out once per file and worker, as templates are read
+    (six file checks per page otherwise); with ``[server] template_reload`` every time, so an
+    edited stylesheet gets its new address at once."""
+    found = None if known is None or settings.server.template_reload else known.get(path)
+    if found is None:
+        found = _static_version(settings, path)
+        if known is not None:
+            known[path] = found
+    return found
+
+
+def _static_version(settings: Settings, path: str) -> str:
     for folder in static_dirs(settings):
         candidate = folder / path
         if candidate.is_file():

@@ -279,6 +279,12 @@ class ServerSection:
         "Keep rendered public pages in memory for readers who are not signed in (each worker checks the"
         " database's change counter before serving one, so a change shows at once).",
     )
+    template_reload: bool = _setting(
+        False,
+        "Look for edited templates on every render (for theme work: it costs a file check per template"
+        " and page, and the page cache is bypassed). `pebbleblog serve --reload` turns it on; otherwise"
+        " templates are read once per worker, so restart after editing one.",
+    )
     durability: str = _setting(
         "normal",
         "'normal': an acknowledged write survives a crash of pebbleblog, but a power cut or an"
