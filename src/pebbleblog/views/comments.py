@@ -14,7 +14,7 @@ from pebbleblog.comment_rules import Client, CommentDraft, validate
 from pebbleblog.errors import CommentRefused, Forbidden
 from pebbleblog.forms import form_text, is_whole_number
 from pebbleblog.limits import read_form
-from pebbleblog.models import Comment, CommentStatus
+from pebbleblog.models import Comment, CommentStatus, Post
 from pebbleblog.security import (
     COOKIE_COMMENTER,
     COOKIE_FLASH,
@@ -47,25 +47,29 @@ MAX_FIELD_BYTES = 64 * 1024
 async def create(request: Request) -> Response:
     """Preview or post a new comment (or reply) on a post."""
     check_same_origin(request)
-    page, form = await _page_and_form(request)
+    # The post alone: its neighbours and thread are read only when the form is shown again.
+    post = await blog.visible_post(db_of(request), request.path_params["slug"], now())
+    form = await _read_form(request)
     draft = CommentDraft.from_form(form)
     token = form_text(form, "token")
-    action = url_path(request, "comment:create", slug=page.post.slug)
+    action = url_path(request, "comment:create", slug=post.slug)
     if form_text(form, "action") == "preview":
-        return await _show_form(request, page, draft, token, action, preview=True)
+        return await _show_form(request, await _page(request, post), draft, token, action, preview=True)
     commenter = _commenter_token(request)
-    client = _client(request, token, page.post.id, commenter or new_commenter_token())
+    client = _client(request, token, post.id, commenter or new_commenter_token())
     try:
-        comment = await moderation.submit(
-            db_of(request), settings_of(request), page.post, draft, client, now()
-        )
+        comment = await moderation.submit(db_of(request), settings_of(request), post, draft, client, now())
     except CommentRefused as refusal:
-        return await _show_form(request, page, draft, token, action, refusal=refusal)
-    response = _back_to(request, page.post.slug, comment.id)
+        return await _show_form(request, await _page(request, post), draft, token, action, refusal=refusal)
+    response = _back_to(request, post.slug, comment.id)
     _remember_posting(request, response, draft, comment, None if commenter else client.token)
     if notify.should_notify(settings_of(request), comment):
-        response.background = _notification(request, page.post.title, comment)
+        response.background = _notification(request, post.title, comment)
     return response
+
+
+async def _page(request: Request, post: Post) -> blog.PostPage:
+    return await blog.page_of(db_of(request), settings_of(request), post, now(), own_comment_ids(request))
 
 
 async def edit_form(request: Request) -> Response:
