@@ -179,6 +179,8 @@ def generate(
         for sql in indexes:
             conn.execute(sql)
         _check(conn, posts, comments, twenty)
+        # As pebbleblog does at startup after a bulk load (storage/search.py compact_index).
+        conn.execute("INSERT INTO search_index(search_index) VALUES ('optimize')")
         conn.execute("ANALYZE")
         conn.execute("PRAGMA journal_mode = WAL")
         manifest = _manifest(conn, posts, comments, seed, twenty, comment_posts, now)

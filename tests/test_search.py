@@ -262,3 +262,28 @@ async def test_the_migration_indexes_existing_posts_and_pages(tmp_path: Path) ->
             "SELECT rowid, kind FROM search_index WHERE search_index MATCH 'kept'"
         ) as cur:
             assert sorted(tuple(r) for r in await cur.fetchall()) == [(2, "post"), (3, "page")]
+
+
+@pytest.mark.anyio
+async def test_a_fragmented_index_is_merged_and_still_finds_everything(
+    db: Database, settings: Settings
+) -> None:
+    from pebbleblog.storage import search as search_index
+
+    zone = ZoneInfo("UTC")
+    for number in range(search_index.MOST_SEGMENTS + 4):  # one transaction each: a segment each
+        form = PostForm(title=f"Note {number}", body=f"fascia word{number}", status="published",
+                        date="2024-05-01", time="10:00")  # fmt: skip
+        await editor.save_post(db, None, form, zone, NOW)
+    before = await search_index.segment_count(db.reader)
+    assert before > search_index.MOST_SEGMENTS
+    found = await search.search(db, settings, "fascia", 1, NOW)
+    assert await search_index.compact_index(db)
+    assert await search_index.segment_count(db.reader) == 1
+    assert not await search_index.compact_index(db)  # nothing more to merge
+    again = await search.search(db, settings, "fascia", 1, NOW)
+    assert [f.hit.title for f in again.result.items] == [f.hit.title for f in found.result.items]
+    assert again.result.total == search_index.MOST_SEGMENTS + 4
+    assert [f.hit.title for f in (await search.search(db, settings, "word3", 1, NOW)).result.items] == [
+        "Note 3"
+    ]

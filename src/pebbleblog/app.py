@@ -24,6 +24,7 @@ from pebbleblog.settings import SITE_DIR_ENV, Settings, SettingsError, load_sett
 from pebbleblog.sitecontent import load_content
 from pebbleblog.sitestate import SiteState, SiteStateMiddleware
 from pebbleblog.storage import Database
+from pebbleblog.storage import search as search_index
 from pebbleblog.storage.changes import ChangeWatch
 from pebbleblog.templating import make_templates
 from pebbleblog.views import errors
@@ -41,6 +42,8 @@ def create_app(settings: Settings) -> Starlette:
         settings.uploads_dir.mkdir(exist_ok=True)
         async with Database.connected(settings.database_path, settings.server.durability) as db:
             await load_content(db, settings, now())
+            if await search_index.compact_index(db):  # after a bulk import or load: once
+                log.info("merged the search index's segments")
             app.state.db = db
             app.state.site_state.watch = watch = ChangeWatch(settings.database_path)
             try:
