@@ -222,23 +222,18 @@ async def post_page(
     The thread holds the approved comments, plus those of ``own_ids`` (the reader's own comments,
     from their signed cookie) that still await moderation: only their author sees them.
     """
-    post = await visible_post(db, slug, now)
+    post = await visible_post(db, slug, now, details=True)
     return await _post_page(db, settings, post, now, own_ids, all_pending)
 
 
-async def visible_post(db: Database, slug: str, now: datetime) -> Post:
-    """Return the published post with ``slug`` alone (no thread), or raise NotFound."""
-    post = await posts.get_visible_post(db.reader, slug, now)
+async def visible_post(db: Database, slug: str, now: datetime, *, details: bool = False) -> Post:
+    """Return the published post with ``slug`` alone (no thread; tags and count with ``details``).
+
+    Raise NotFound when there is none."""
+    post = await posts.get_visible_post(db.reader, slug, now, details=details)
     if post is None:
         raise NotFound(f"There is no post at “{_short(slug)}”. It may have moved or not be published yet.")
     return post
-
-
-async def page_of(
-    db: Database, settings: Settings, post: Post, now: datetime, own_ids: Sequence[int]
-) -> PostPage:
-    """Return the page of a post already read with :func:`visible_post`: neighbours and thread."""
-    return await _post_page(db, settings, post, now, own_ids)
 
 
 async def renamed_post(db: Database, old_slug: str) -> str | None:

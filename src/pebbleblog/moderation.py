@@ -43,17 +43,17 @@ async def submit(
         raise CommentRefused("Please correct the fields marked below.", status_code=400, fields=errors)
     body_html = render_comment(draft.body)
     async with db.transaction() as tx:
-        blocked = await store.blocked_reason(tx, draft.email, client.client_hash)
-        if await store.find_duplicate(tx, post.id, draft.body, client.client_hash, draft.name):
+        facts = await store.submission_facts(
+            tx, post.id, draft.body, draft.email, client.client_hash, draft.name, client.token_hash
+        )
+        if facts.duplicate:
             raise CommentRefused("You have already posted this comment here.", status_code=409)
         await _check_flood(tx, client, rules, now)
         parent_id = await _parent_id(tx, post, draft)
-        decision = decide(
-            draft, body_html, client, rules, trusted=await store.is_trusted(tx, client.token_hash)
-        )
-        if blocked:
-            decision = Decision(CommentStatus.SPAM, [blocked])
-        comment_id = await store.insert_comment(
+        decision = decide(draft, body_html, client, rules, trusted=facts.trusted)
+        if facts.blocked:
+            decision = Decision(CommentStatus.SPAM, [facts.blocked])
+        return await store.insert_and_get_comment(
             tx,
             CommentInput(
                 post_id=post.id,
@@ -72,9 +72,6 @@ async def submit(
                 commenter_token=client.token_hash,
             ),
         )
-        comment = await store.get_comment(tx, comment_id)
-    assert comment is not None, "the comment was just inserted"
-    return comment
 
 
 async def list_comments(db: Database, status: CommentStatus, limit: int = 100) -> list[Comment]:

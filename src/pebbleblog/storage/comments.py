@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from pebbleblog.models import BlockedCommenter, Comment, CommentInput, CommentStatus, TrustedCommenter
@@ -13,11 +14,16 @@ from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
 
 async def insert_comment(tx: Connection, comment: CommentInput) -> int:
     """Insert a comment and return its id."""
-    comment_id = await tx.insert(
+    return (await insert_and_get_comment(tx, comment)).id
+
+
+async def insert_and_get_comment(tx: Connection, comment: CommentInput) -> Comment:
+    """Insert a comment and return it as stored (one statement: ``RETURNING *``)."""
+    row = await tx.fetch_one(
         "INSERT INTO comments (post_id, parent_id, status, author_name, author_email,"
         " author_website, title, body_source, body_html, sanitizer_version, created_at,"
         " source_key, reasons, client_hash, commenter_token, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             comment.post_id,
             comment.parent_id,
@@ -37,7 +43,8 @@ async def insert_comment(tx: Connection, comment: CommentInput) -> int:
             to_timestamp(comment.updated_at) if comment.updated_at else None,
         ),
     )
-    return comment_id
+    assert row is not None, "INSERT ... RETURNING returns the new row"
+    return _comment(row)
 
 
 async def update_comment_text(
@@ -156,18 +163,6 @@ async def count_by_client_since(conn: Connection, client_hash: str, since: datet
         (client_hash, to_timestamp(since)),
     )
     return int(value)
-
-
-async def find_duplicate(
-    conn: Connection, post_id: int, body_source: str, client_hash: str, author_name: str
-) -> int | None:
-    """Return the id of an earlier, untrashed comment with the same text from the same person."""
-    value = await conn.fetch_value(
-        "SELECT id FROM comments WHERE post_id = ? AND body_source = ? AND status <> 'trash'"
-        " AND (client_hash = ? OR lower(author_name) = lower(?)) LIMIT 1",
-        (post_id, body_source, client_hash, author_name),
-    )
-    return None if value is None else int(value)
 
 
 async def has_replies(conn: Connection, comment_id: int) -> bool:
@@ -290,14 +285,32 @@ async def add_block(tx: Connection, kind: str, value: str, now: datetime) -> Non
     )
 
 
-async def blocked_reason(conn: Connection, email: str, client_hash: str) -> str | None:
-    """Return why a commenter is on the block list, or None."""
+@dataclass(frozen=True, slots=True)
+class SubmissionFacts:
+    """What the rules need to know about a new comment's author and text, read in one statement."""
+
+    blocked: str | None  # why the commenter is on the block list
+    duplicate: bool  # the same text from the same person is already on the post
+    trusted: bool  # the returning-commenter token is trusted
+
+
+async def submission_facts(
+    conn: Connection, post_id: int, body_source: str, email: str, client_hash: str, author_name: str,
+    token_hash: str,
+) -> SubmissionFacts:  # fmt: skip
+    """Return the block-list entry, an earlier copy of the text and the token's trust, in one trip."""
     row = await conn.fetch_one(
-        "SELECT kind FROM blocked_commenters"
-        " WHERE (kind = 'email' AND value = ?) OR (kind = 'client' AND value = ?) LIMIT 1",
-        (email.casefold(), client_hash),
-    )
-    return None if row is None else f"blocked commenter ({row[0]})"
+        "SELECT (SELECT kind FROM blocked_commenters"
+        "        WHERE (kind = 'email' AND value = :email) OR (kind = 'client' AND value = :client) LIMIT 1),"
+        " EXISTS (SELECT 1 FROM comments WHERE post_id = :post AND body_source = :body AND status <> 'trash'"
+        "         AND (client_hash = :client OR lower(author_name) = lower(:name))),"
+        " :token <> '' AND EXISTS (SELECT 1 FROM trusted_commenters WHERE token_hash = :token)",
+        {"email": email.casefold(), "client": client_hash, "post": post_id, "body": body_source,
+         "name": author_name, "token": token_hash},
+    )  # fmt: skip
+    assert row is not None, "a SELECT without FROM returns one row"
+    blocked = None if row[0] is None else f"blocked commenter ({row[0]})"
+    return SubmissionFacts(blocked=blocked, duplicate=bool(row[1]), trusted=bool(row[2]))
 
 
 async def daily_counts(conn: Connection, since: datetime) -> list[tuple[str, str, int]]:

@@ -72,13 +72,17 @@ async def slug_exists(conn: Connection, slug: str) -> bool:
     return await conn.fetch_value("SELECT 1 FROM posts WHERE slug = ?", (slug,)) is not None
 
 
-async def get_visible_post(conn: Connection, slug: str, now: datetime) -> Post | None:
-    """Return the published (or due scheduled) post with ``slug``."""
+async def get_visible_post(
+    conn: Connection, slug: str, now: datetime, *, details: bool = True
+) -> Post | None:
+    """Return the published (or due scheduled) post with ``slug``; without ``details``, no tags or count."""
     row = await conn.fetch_one(
         f"SELECT * FROM posts WHERE slug = :slug AND {_VISIBLE}",
         {"slug": slug, "now": to_timestamp(now)},
     )
-    return None if row is None else (await _with_tags(conn, [_post(row)]))[0]
+    if row is None:
+        return None
+    return (await _with_tags(conn, [_post(row)]))[0] if details else _post(row)
 
 
 async def list_visible_posts(

@@ -69,7 +69,9 @@ async def create(request: Request) -> Response:
 
 
 async def _page(request: Request, post: Post) -> blog.PostPage:
-    return await blog.page_of(db_of(request), settings_of(request), post, now(), own_comment_ids(request))
+    """Return the whole page of ``post`` (read alone for the POST), to show the form on it again."""
+    own = own_comment_ids(request)
+    return await blog.post_page(db_of(request), settings_of(request), post.slug, now(), own)
 
 
 async def edit_form(request: Request) -> Response:
