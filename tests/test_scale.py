@@ -4,7 +4,8 @@ A site of 3,000 posts and about 30,000 comments is generated once (direct insert
 each public page is requested while the SQL it runs is recorded, and each statement's EXPLAIN QUERY
 PLAN must search posts, comments and post_tags by index, never SCAN them, and a list, post or feed
 page's statements must each run in a few thousand SQLite steps. Also here: the sitemap index of a
-large site, how a very common word's search is shown, and the archive's months across
+large site, how a very common word's search is shown, a prefix search costing about one run of its
+FTS5 query per statement, and the archive's months across
 daylight-saving changes.
 """
 
