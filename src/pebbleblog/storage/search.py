@@ -89,11 +89,15 @@ async def _rowids(conn: Connection, order_by: str, match: str, lowest: int) -> l
 async def _snippets(conn: Connection, match: str, rowids: list[int]) -> dict[int, str]:
     if not rowids:
         return {}
+    # One pass over the page's span of rowids, the page's rows kept by a test FTS5 does not see
+    # (the +): given "rowid IN (...)", FTS5 would run the whole query once per rowid, and a prefix
+    # query (massag*) merges every matching word's list of posts each time.
     marks = ",".join("?" * len(rowids))
     rows = await conn.fetch_all(
         f"SELECT rowid, snippet(search_index, 1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS})"
-        f" FROM search_index WHERE search_index MATCH ? AND rowid IN ({marks})",
-        [match, *rowids],
+        " FROM search_index WHERE search_index MATCH ? AND rowid BETWEEN ? AND ?"
+        f" AND +rowid IN ({marks})",
+        [match, min(rowids), max(rowids), *rowids],
     )
     return {int(r[0]): str(r[1]) for r in rows}
 
