@@ -217,3 +217,30 @@ def test_the_serve_setup_writes_the_same_json_lines_without_log_records(browser:
     ]
     assert list(lines[0]) == ["time", "method", "path", "query", "status", "duration_ms", "client"]
     assert lines[0]["time"].endswith("Z") and lines[0]["method"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status", "duration_ms", "client"),
+    [
+        ("/posts/talk/", [], 200, 0.04, "127.0.0.1"),
+        ('/posts/"quoted"\\back/', ["page", "q"], 404, 72.25, ""),
+        ("/posts/caf\u00e9-\u00fcber/\\n\\x1b[31m", ["t\u00e4g"], 500, 1234.56, "::1"),
+        ("/posts/\u2028line-separator/", ["a\u2029"], 303, 0.0, "203.0.113.7"),
+    ],
+)
+def test_the_fast_access_line_is_the_json_line_byte_for_byte(
+    path: str, query: list[str], status: int, duration_ms: float, client: str
+) -> None:
+    formatter = JsonLinesFormatter()
+    created = 1_796_000_000.1234
+    fields = {
+        "method": "GET",
+        "path": path,
+        "query": query,
+        "status": status,
+        "duration_ms": round(duration_ms, 1),
+        "client": client,
+    }
+    fast = formatter.access_line(created, "GET", path, query, status, duration_ms, client)
+    assert fast == formatter.line(created, fields)
+    assert json.loads(fast) == {"time": "2026-11-30T00:53:20.123Z", **fields}

@@ -10,6 +10,7 @@ log as an unhandled error.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import socket
 import time
@@ -20,7 +21,7 @@ import pytest
 from .browser.conftest import Server, serve
 from .conftest import write_config
 
-LIMITS = "[server]\nmax_body_kb = 16\nbody_timeout_seconds = 1\n"
+LIMITS = "[server]\nmax_body_kb = 16\nbody_timeout_seconds = 1\ntrusted_proxies = []\n"
 STATUS_LINE = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 
 
@@ -131,3 +132,23 @@ def test_a_stalled_body_is_answered_408_and_the_connection_closed(server: Server
     answer, seconds = exchange(server, head, wait=15)
     assert statuses(answer) == [408] and b"took longer than 1 second" in answer
     assert seconds < 10  # 1 s budget, then uvicorn closes the half-read connection
+
+
+def test_a_forged_forwarded_for_is_not_believed_and_the_server_is_not_named(server: Server) -> None:
+    # This site trusts no proxy (trusted_proxies = []): X-Forwarded-For from anyone, 127.0.0.1
+    # included (uvicorn's own proxy handling trusts it by default), must not become the client.
+    answer, _ = exchange(server, request(b"GET /posts/forged-client-probe/ HTTP/1.1", b"X-Forwarded-For: 203.0.113.9"))
+    assert statuses(answer) == [404]
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert b"\r\nserver:" not in head and b"\r\ndate:" in head
+    deadline = time.monotonic() + 5  # access lines are written in batches, at most 0.25 s late
+    while time.monotonic() < deadline:
+        lines = [
+            json.loads(line)
+            for line in server.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+            if '"/posts/forged-client-probe/"' in line
+        ]
+        if lines:
+            break
+        time.sleep(0.1)
+    assert [line["client"] for line in lines] == ["127.0.0.1"]

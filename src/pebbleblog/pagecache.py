@@ -53,12 +53,12 @@ class _Entry:
     stored_at: float
     assembled: tuple[int, bytes, list[tuple[bytes, bytes]]] | None = None
 
-    def for_reader(self) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    def for_reader(self, now: float) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         """Return the body with fresh per-reader values, and its headers.
 
         Tokens minted in the same second are identical (their stamp has one-second precision), so
         the page is put together once a second and then sent as it is."""
-        second = int(time.time())
+        second = int(now)
         if self.assembled is None or self.assembled[0] != second:
             body = self.body
             for index, mint in enumerate(self.mints):
@@ -77,6 +77,7 @@ class PageCacheMiddleware:
         self.enabled = enabled
         self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
         self._bytes = 0
+        self._counters: dict[str, int] | None = None  # the watch's last dict: re-read when it is new
         self._generation: tuple[int, ...] = ()
         self._next_due = 0.0
 
@@ -96,29 +97,34 @@ class PageCacheMiddleware:
                 return
             elif name in _CONDITIONAL:
                 conditional = True
-        if scope["path"] in STATELESS_PATHS:
+        path = scope["path"]
+        if path in STATELESS_PATHS:
             await self.app(scope, receive, send)
             return
-        generation = self._check(scope["app"].state.site_state)
-        key = (scope["scheme"], host, scope.get("root_path", ""), scope["path"], scope["query_string"])
+        now = time.time()
+        generation = self._check(scope["app"].state.site_state, now)
+        key = (scope["scheme"], host, scope.get("root_path", ""), path, scope["query_string"])
         entry = self._entries.get(key)
-        if entry is not None and time.monotonic() - entry.stored_at < MAX_AGE_SECONDS:
+        if entry is not None and 0.0 <= now - entry.stored_at < MAX_AGE_SECONDS:
             self._entries.move_to_end(key)
-            await _replay(entry, scope, send, conditional)
+            await _replay(entry, scope, send, conditional, now)
             return
         await self._fill(scope, receive, send, key, generation)
 
-    def _check(self, site_state: SiteState) -> tuple[int, ...]:
+    def _check(self, site_state: SiteState, now: float) -> tuple[int, ...]:
         """Empty the cache if the database changed or a scheduled post fell due; return the generation."""
         counters = site_state.counters_now()
-        generation = (counters.get("content", 0), counters.get("settings", 0))
-        now = time.time()
-        if generation != self._generation or now >= self._next_due:
+        if counters is not self._counters:  # the watch read the counters again: compare them
+            self._counters = counters
+            generation = (counters.get("content", 0), counters.get("settings", 0))
+            if generation != self._generation:
+                self._next_due = 0.0
+                self._generation = generation
+        if now >= self._next_due:
             self._clear()
-            self._generation = generation
             due = site_state.next_scheduled(datetime.fromtimestamp(now, UTC))
             self._next_due = due.timestamp() if due is not None else float("inf")
-        return generation
+        return self._generation
 
     def _clear(self) -> None:
         self._entries.clear()
@@ -179,7 +185,7 @@ class PageCacheMiddleware:
             mints=[mint for _, mint in per_reader],
             etag=Headers(raw=start["headers"])["etag"],
             modified=parsedate_to_datetime(Headers(raw=start["headers"])["last-modified"]),
-            stored_at=time.monotonic(),
+            stored_at=time.time(),
         )
         old = self._entries.pop(key, None)
         if old is not None:
@@ -191,11 +197,13 @@ class PageCacheMiddleware:
             self._bytes -= len(dropped.body)
 
 
-async def _replay(entry: _Entry, scope: Scope, send: Send, conditional: bool) -> None:
+async def _replay(entry: _Entry, scope: Scope, send: Send, conditional: bool, now: float) -> int:
+    """Send the stored page (or 304 when the browser has it); return the status sent."""
     if conditional and not_modified(Headers(scope=scope), entry.etag, entry.modified):
         await send({"type": "http.response.start", "status": 304, "headers": entry.headers})
         await send({"type": "http.response.body", "body": b""})
-        return
-    body, headers = entry.for_reader()
+        return 304
+    body, headers = entry.for_reader(now)
     await send({"type": "http.response.start", "status": entry.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+    return entry.status
