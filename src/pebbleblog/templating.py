@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import Message, Receive, Scope, Send
 
+from pebbleblog.fragments import FragmentCacheExtension
 from pebbleblog.security import UPLOAD_HEADERS
 from pebbleblog.settings import BUILTIN_THEMES, NavLink, Settings
 from pebbleblog.threads import CommentNode
@@ -98,7 +99,10 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         # Checking every template's modification time on every render was a sixth of a post page's
         # cost; a theme developer turns it on with `serve --reload` ([server] template_reload).
         auto_reload=settings.server.template_reload,
+        extensions=[FragmentCacheExtension],
     )
+    # An edited template must show at once: its old parts must not.
+    env.fragment_cache.enabled = not settings.server.template_reload  # type: ignore[attr-defined]
     static_known: dict[str, str] = {}
     env.globals["url_for"] = jinja2.pass_context(
         lambda ctx, name, /, **params: (
