@@ -321,7 +321,8 @@ def test_a_refusal_on_a_closed_post_still_shows_the_typed_text(reader: TestClien
 
 
 def test_kept_comment_html_never_carries_one_readers_edit_links_to_another(
-    reader: TestClient, site  # type: ignore[no-untyped-def]
+    reader: TestClient,
+    site,  # type: ignore[no-untyped-def]
 ) -> None:
     # The thread keeps each comment's HTML by its content ({% cache %} in _comments.html); the
     # author's own comment, with its Edit and Delete, is personal and must not be kept or reused.

@@ -32,7 +32,8 @@ def test_a_part_is_rendered_once_per_key_and_none_never_keeps_it() -> None:
 
 def test_several_key_parts_and_loop_variables() -> None:
     template = _env().from_string(
-        "{% for n in items %}{% set label = n * 10 %}{% cache 'item', n %}[{{ label }}]{% endcache %}{% endfor %}"
+        "{% for n in items %}{% set label = n * 10 %}"
+        "{% cache 'item', n %}[{{ label }}]{% endcache %}{% endfor %}"
     )
     assert template.render(items=[1, 2, 3]) == "[10][20][30]"
     assert template.render(items=[3, 1]) == "[30][10]"
@@ -71,7 +72,9 @@ def test_an_edited_comment_shows_at_once_because_the_key_is_its_content(uncached
     client, settings = uncached_client
     assert "Original words" in client.get("/posts/talk/").text
     with closing(sqlite3.connect(settings.database_path)) as db, db:
-        db.execute("UPDATE comments SET body_html = '<p>Edited words</p>', author_name = 'Bea B' WHERE id = 1")
+        db.execute(
+            "UPDATE comments SET body_html = '<p>Edited words</p>', author_name = 'Bea B' WHERE id = 1"
+        )
     html = client.get("/posts/talk/").text
     assert "Edited words" in html and "Original words" not in html and "Bea B" in html
 

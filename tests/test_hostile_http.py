@@ -137,7 +137,9 @@ def test_a_stalled_body_is_answered_408_and_the_connection_closed(server: Server
 def test_a_forged_forwarded_for_is_not_believed_and_the_server_is_not_named(server: Server) -> None:
     # This site trusts no proxy (trusted_proxies = []): X-Forwarded-For from anyone, 127.0.0.1
     # included (uvicorn's own proxy handling trusts it by default), must not become the client.
-    answer, _ = exchange(server, request(b"GET /posts/forged-client-probe/ HTTP/1.1", b"X-Forwarded-For: 203.0.113.9"))
+    answer, _ = exchange(
+        server, request(b"GET /posts/forged-client-probe/ HTTP/1.1", b"X-Forwarded-For: 203.0.113.9")
+    )
     assert statuses(answer) == [404]
     head = answer.split(b"\r\n\r\n", 1)[0].lower()
     assert b"\r\nserver:" not in head and b"\r\ndate:" in head

@@ -142,7 +142,14 @@ class JsonLinesFormatter(logging.Formatter):
         return _ENCODER.encode({"time": self._stamp_at(created), **fields})
 
     def access_line(
-        self, created: float, method: str, path: str, query: list[str], status: int, duration_ms: float, client: str
+        self,
+        created: float,
+        method: str,
+        path: str,
+        query: list[str],
+        status: int,
+        duration_ms: float,
+        client: str,
     ) -> str:
         """Return what :meth:`line` makes of an access record's fields, without a dict to encode.
 

@@ -48,7 +48,7 @@ class FragmentCache:
         self._parts.clear()
         self._bytes = 0
 
-    def part(self, key: Hashable, settings: object, render: Callable[[], Markup]) -> Markup:
+    def part(self, key: Hashable, settings: object, render: Callable[[], str]) -> Markup:
         """Return the part stored under ``key``, rendering and storing it first when it is not."""
         if settings is not self._settings:
             self.clear()
