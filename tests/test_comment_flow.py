@@ -329,11 +329,11 @@ def test_kept_comment_html_never_carries_one_readers_edit_links_to_another(
     send(reader, body="Mine to edit")
     assert main(["approve", str(site), "1"]) == 0
     app = reader.app
-    with TestClient(app) as stranger:
-        stranger.get(URL)  # a stranger's render first: the comment's part is kept
-        assert page(reader.get(URL)).select(".comment-actions a[href*=edit]"), "the author can edit"
-        for _ in range(2):  # and after the author's render, strangers still get no edit link
-            thread = page(stranger.get(URL + "?fresh=1")).select(".comment-list > li")
-            assert [li.select_one(".comment-body").text.strip() for li in thread] == ["Mine to edit"]
-            assert not thread[0].select(".comment-actions a[href*=edit]")
+    stranger = TestClient(app)  # no cookies of its own; the app is already running for the reader
+    stranger.get(URL)  # a stranger's render first: the comment's part is kept
+    assert page(reader.get(URL)).select(".comment-actions a[href*=edit]"), "the author can edit"
+    for _ in range(2):  # and after the author's render, strangers still get no edit link
+        thread = page(stranger.get(URL + "?fresh=1")).select(".comment-list > li")
+        assert [li.select_one(".comment-body").text.strip() for li in thread] == ["Mine to edit"]
+        assert not thread[0].select(".comment-actions a[href*=edit]")
     assert app.state.templates.env.fragment_cache.hits >= 1  # the stranger's part was reused

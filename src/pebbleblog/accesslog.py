@@ -50,16 +50,13 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
-            log_request(scope, status, (time.perf_counter() - started) * 1000)
+            _log_request(scope, status, (time.perf_counter() - started) * 1000)
 
 
 _LINE = "%s %s%s %s %.1fms %s"
 
 
-def log_request(scope: Scope, status: int, duration_ms: float) -> None:
-    """Log one answered request (the page cache logs its hits with this; the middleware the rest)."""
-    if not log.isEnabledFor(logging.INFO):
-        return
+def _log_request(scope: Scope, status: int, duration_ms: float) -> None:
     client = scope.get("client")
     method, path = _printable(scope["method"]), _path(scope)
     query, host = _query_names(scope["query_string"]), client[0] if client else ""

@@ -298,9 +298,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info",
         log_config=accesslog.uvicorn_log_config(),
         access_log=False,  # pebbleblog.access logs each request instead (JSON lines on stderr)
-        server_header=False,
+        server_header=False,  # no "server: uvicorn" on every response: it only tells scanners what runs
         # The app applies [server] trusted_proxies itself; uvicorn's own proxy handling would also
         # trust X-Forwarded-For from 127.0.0.1 (its default), whatever the setting says.
-        proxy_headers=False,  # no "server: uvicorn" on every response: it only tells scanners what runs
+        proxy_headers=False,
     )
     return EXIT_OK

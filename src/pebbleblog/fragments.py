@@ -10,7 +10,8 @@ signed-in owner's buttons, a reader's own comment).
 The cache adds to every key what the template reads beside it: the request's root path (links are
 paths under it) and the site's settings (a settings change empties the cache). It holds at most
 ``MAX_ENTRIES`` parts and ``MAX_BYTES`` of HTML, dropping the least recently used, and it is per
-process: nothing in it can be stale, since a part's key is its content.
+process. Nothing is ever dropped because its data changed: a part whose key holds all it shows is
+simply not found again once that data changes. A key that misses something shows stale HTML.
 """
 
 from __future__ import annotations

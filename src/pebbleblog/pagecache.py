@@ -197,13 +197,11 @@ class PageCacheMiddleware:
             self._bytes -= len(dropped.body)
 
 
-async def _replay(entry: _Entry, scope: Scope, send: Send, conditional: bool, now: float) -> int:
-    """Send the stored page (or 304 when the browser has it); return the status sent."""
+async def _replay(entry: _Entry, scope: Scope, send: Send, conditional: bool, now: float) -> None:
     if conditional and not_modified(Headers(scope=scope), entry.etag, entry.modified):
         await send({"type": "http.response.start", "status": 304, "headers": entry.headers})
         await send({"type": "http.response.body", "body": b""})
-        return 304
+        return
     body, headers = entry.for_reader(now)
     await send({"type": "http.response.start", "status": entry.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-    return entry.status
