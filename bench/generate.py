@@ -342,13 +342,14 @@ def _insert_comments(
                 yield (
                     comment_id, post_id, parent, status, name, email, website, title, source, html,
                     COMMENT_SANITIZER_VERSION, stamp(published + timedelta(seconds=offset)), reasons, client,
+                    rng.randrange(1, 2**62),  # the row's revision, as migration 0008's triggers give it
                 )  # fmt: skip
 
     _load(
         conn,
         "INSERT INTO comments (id, post_id, parent_id, status, author_name, author_email, author_website,"
-        " title, body_source, body_html, sanitizer_version, created_at, reasons, client_hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " title, body_source, body_html, sanitizer_version, created_at, reasons, client_hash, revision)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows(),
     )
 

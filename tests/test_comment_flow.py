@@ -91,6 +91,30 @@ def test_posting_shows_the_pending_comment_to_its_author_alone(reader: TestClien
     assert page(reader.get(URL)).select_one(".flash") is None  # the message is shown once
 
 
+def test_a_kept_thread_never_shows_one_readers_held_comment_to_another(
+    reader: TestClient,
+    seed: Seeder,
+) -> None:
+    # Same app, same process: the stranger's thread is built and kept first, then the author's
+    # held comment joins only the author's own page, and the stranger's kept thread stays theirs.
+    seed(comments_=[dict(post_id=1, name="Bea", body="Shown to all")])
+    stranger = TestClient(reader.app)  # no cookies of its own; the app is already running
+    assert "Shown to all" in stranger.get(URL + "?fresh=1").text
+    held = send(reader, body="Held for now")
+    assert held.status_code == 303, held.text
+    mine = page(reader.get(URL))
+    assert [li.select_one(".comment-body").text.strip() for li in mine.select(".comment-list > li")] == [
+        "Shown to all",
+        "Held for now",
+    ]
+    for fresh in ("2", "3"):
+        other = page(stranger.get(URL + "?fresh=" + fresh))
+        assert [li.select_one(".comment-body").text.strip() for li in other.select(".comment-list > li")] == [
+            "Shown to all"
+        ]
+        assert other.select_one(".comments-heading").text == "1 comment"
+
+
 def test_cookies_are_signed_http_only_and_same_site(reader: TestClient) -> None:
     response = send(reader, remember="on")
     cookies = response.headers.get_list("set-cookie")

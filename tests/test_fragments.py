@@ -83,3 +83,45 @@ def test_template_reload_turns_the_fragment_cache_off(site_dir: Path) -> None:
     settings = load_settings(site_dir, environ={"PEBBLEBLOG_SERVER_TEMPLATE_RELOAD": "true"})
     assert create_app(settings).state.templates.env.fragment_cache.enabled is False
     assert create_app(load_settings(site_dir, environ={})).state.templates.env.fragment_cache.enabled is True
+
+
+def _write(settings, sql: str, params: tuple = ()) -> None:  # type: ignore[no-untyped-def]
+    with closing(sqlite3.connect(settings.database_path)) as db, db:
+        db.execute(sql, params)
+
+
+def _thread_text(client: TestClient) -> str:
+    return client.get("/posts/talk/").text.split('id="comments"', 1)[1].split("</section>", 1)[0]
+
+
+def test_a_comment_replaced_under_the_same_id_shows_its_own_words(uncached_client) -> None:  # type: ignore[no-untyped-def]
+    client, settings = uncached_client
+    assert "Hi" in _thread_text(client)
+    # SQLite gives the highest id again after it is deleted: same id, same time, other words.
+    with closing(sqlite3.connect(settings.database_path)) as db, db:
+        row = db.execute("SELECT * FROM comments WHERE id = 2").fetchone()
+        names = [d[0] for d in db.execute("SELECT * FROM comments LIMIT 0").description]
+        db.execute("DELETE FROM comments WHERE id = 2")
+        fields = dict(zip(names, row, strict=True))
+        fields.update(body_html="<p>Someone else entirely</p>", revision=0)
+        columns = ", ".join(fields)
+        db.execute(
+            f"INSERT INTO comments ({columns}) VALUES ({', '.join('?' * len(fields))})",
+            tuple(fields.values()),
+        )
+    thread = _thread_text(client)
+    assert "Someone else entirely" in thread and "<p>Hi</p>" not in thread
+
+
+def test_approving_a_held_comment_and_renaming_the_post_show_in_the_thread(uncached_client) -> None:  # type: ignore[no-untyped-def]
+    client, settings = uncached_client
+    _write(settings, "UPDATE comments SET status = 'pending' WHERE id = 2")
+    thread = _thread_text(client)
+    assert "1 comment<" in thread and "<p>Hi</p>" not in thread
+    _write(settings, "UPDATE comments SET status = 'approved' WHERE id = 2")
+    thread = _thread_text(client)
+    assert "2 comments<" in thread and "<p>Hi</p>" in thread
+    assert "Re: Talk" in thread
+    _write(settings, "UPDATE posts SET title = 'Chat' WHERE id = 1")
+    thread = _thread_text(client)
+    assert "Re: Chat" in thread and "Re: Talk" not in thread

@@ -18,6 +18,7 @@ from pebbleblog.content.markdown import (
 from pebbleblog.errors import BadRequest, NotFound
 from pebbleblog.models import (
     BodyFormat,
+    Comment,
     CommentStatus,
     MonthCount,
     Page,
@@ -33,9 +34,10 @@ from pebbleblog.models import (
 )
 from pebbleblog.settings import Settings
 from pebbleblog.storage import Database, comments, pages, posts, tags
-from pebbleblog.threads import CommentNode, build_thread
+from pebbleblog.threads import CommentNode, ThreadCache, build_thread
 
 MAX_PAGE_NUMBER = 1_000_000
+_THREADS = ThreadCache()  # the approved threads this process built, by what they show
 # A place in a post list, as ?before= and ?after= carry it: a post's UTC publication time and id.
 _KEY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)_([0-9]{1,18})")
 _KEY_TIME = "%Y-%m-%dT%H:%M:%SZ"
@@ -72,6 +74,9 @@ class PostPage:
     comments: list[CommentNode]
     comments_open: bool = True
     editable: frozenset[int] = frozenset()
+    # What the thread is, for anyone to share (None when it shows the reader's own comments or
+    # pending ones): the same value means the same comments, the same way.
+    thread_revision: str | None = None
 
     @property
     def has_own_pending(self) -> bool:
@@ -401,23 +406,35 @@ async def _post_page(
     all_pending: bool = False,
 ) -> PostPage:
     older, newer = await posts.get_neighbours(db.reader, post, now)
-    shown = await comments.list_comments(db.reader, post.id, CommentStatus.APPROVED)
+    comments_open = comment_rules.comments_open(post, settings.comments, now)
     if all_pending:  # a signed-in owner or moderator moderates from the post page
+        shown = await comments.list_comments(db.reader, post.id, CommentStatus.APPROVED)
         shown += await comments.list_comments(db.reader, post.id, CommentStatus.PENDING)
-    else:
-        shown += await comments.list_own_pending(db.reader, post.id, own_ids)
-    shown.sort(key=lambda c: (c.created_at, c.id))
+        return PostPage(post, older, newer, _thread(shown, post, settings), comments_open)
+    revision = await comments.thread_revision(db.reader, post.id)
+    key = (db.path, post.id, revision, post.title, settings.secret)
+    thread = _THREADS.get(key)
+    if thread is None:
+        shown = await comments.list_comments(db.reader, post.id, CommentStatus.APPROVED)
+        thread = build_thread(shown, post.title, settings.secret)
+        _THREADS.put(key, thread)
+    own = await comments.list_own_pending(db.reader, post.id, own_ids) if own_ids else []
+    if own:
+        thread = _thread([n.comment for n in thread] + own, post, settings)
     editable = frozenset(
-        [c.id for c in shown if c.id in own_ids and await moderation.editable(db, settings, c, own_ids, now)]
+        [
+            n.comment.id
+            for n in thread
+            if n.comment.id in own_ids and await moderation.editable(db, settings, n.comment, own_ids, now)
+        ]
     )
-    return PostPage(
-        post,
-        older,
-        newer,
-        build_thread(shown, post.title, settings.secret),
-        comments_open=comment_rules.comments_open(post, settings.comments, now),
-        editable=editable,
-    )
+    shared = None if own or editable else revision
+    return PostPage(post, older, newer, thread, comments_open, editable, thread_revision=shared)
+
+
+def _thread(shown: list[Comment], post: Post, settings: Settings) -> list[CommentNode]:
+    shown.sort(key=lambda c: (c.created_at, c.id))
+    return build_thread(shown, post.title, settings.secret)
 
 
 async def _paginate(

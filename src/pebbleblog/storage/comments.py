@@ -126,6 +126,18 @@ async def list_comments(conn: Connection, post_id: int, status: CommentStatus) -
     return [_comment(r) for r in rows]
 
 
+async def thread_revision(conn: Connection, post_id: int) -> str:
+    """Return what a post's approved thread is at now: its comments' ids and row revisions, in order.
+
+    Any write to one of them (migration 0008's triggers), or one appearing or going, changes it."""
+    value = await conn.fetch_value(
+        "SELECT group_concat(id || ':' || revision, ' ') FROM (SELECT id, revision FROM comments"
+        " WHERE post_id = ? AND status = 'approved' ORDER BY created_at, id)",
+        (post_id,),
+    )
+    return str(value or "")
+
+
 async def list_own_pending(conn: Connection, post_id: int, comment_ids: Sequence[int]) -> list[Comment]:
     """Return those of ``comment_ids`` that are pending on the post (a commenter's own, held ones)."""
     if not comment_ids:

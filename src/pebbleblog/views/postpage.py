@@ -115,6 +115,7 @@ async def render_post_page(
             "comments": page.comments,
             "comments_open": page.comments_open,
             "editable": page.editable,
+            "thread_revision": page.thread_revision,
             "form": form,
             "flash": FLASH_MESSAGES.get(flash_code, "") if isinstance(flash_code, str) else "",
             "noindex": page.has_own_pending,
@@ -124,7 +125,8 @@ async def render_post_page(
             "canonical": canonical,
             **_seo_context(request, page, canonical),
             "is_permalink": request.url.path == url_path(request, "post", slug=page.post.slug),
-            "action_token": new_form_token(request, page.post.id),
+            # The delete buttons of the reader's own comments post it; minted only when there are any.
+            "action_token": new_form_token(request, page.post.id) if page.editable else "",
         },
         status_code=status_code,
     )
