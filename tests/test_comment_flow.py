@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -113,6 +114,19 @@ def test_a_kept_thread_never_shows_one_readers_held_comment_to_another(
             "Shown to all"
         ]
         assert other.select_one(".comments-heading").text == "1 comment"
+
+
+def test_the_kept_blank_form_still_gets_a_fresh_token_each_time(site) -> None:  # type: ignore[no-untyped-def]
+    # The blank form is kept whole but for its token, which is stamped with the time it was made.
+    settings = load_settings(site, environ={"PEBBLEBLOG_SERVER_PAGE_CACHE": "false"})
+    with TestClient(create_app(settings)) as client:
+        first = form_fields(client)["token"]
+        time.sleep(1.1)
+        second = form_fields(client)["token"]
+        assert first != second
+        assert client.app.state.templates.env.fragment_cache.hits >= 2  # the form's parts were reused
+        data = {"token": second, "parent": "", "name": "Ann", "body": "Fresh", "action": "post"}
+        assert client.post(POST_TO, data=data, follow_redirects=False).status_code == 303
 
 
 def test_cookies_are_signed_http_only_and_same_site(reader: TestClient) -> None:

@@ -53,7 +53,8 @@ NATURAL = {
     "site_settings": "SELECT * FROM site_settings",
     "redirects": "SELECT * FROM redirects",
 }
-ID_COLUMNS = {"id", "post_id", "parent_id"}
+# Ids, and comments' row revisions (random, given afresh to every row written), differ between sites.
+ID_COLUMNS = {"id", "post_id", "parent_id", "revision"}
 
 
 def dump(database: Path) -> dict[str, list[tuple[Any, ...]]]:

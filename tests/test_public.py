@@ -368,3 +368,20 @@ def test_uploads_are_served_in_a_sandbox(settings, client: TestClient) -> None: 
     assert "sandbox" in response.headers["content-security-policy"]
     assert "script-src" not in response.headers["content-security-policy"]
     assert client.get("/uploads/../pebbleblog.toml").status_code == 404
+
+
+def test_site_wide_blocks_follow_new_content_and_the_address_asked_for(site_dir, seed: Seeder) -> None:  # type: ignore[no-untyped-def]
+    # The copyright years, feed links and business JSON-LD are kept per worker between changes.
+    from pebbleblog import create_app, load_settings
+
+    seed(posts=[draft("Hello", days_ago=800)])
+    this_year = datetime.now(UTC).year
+    with TestClient(create_app(load_settings(site_dir, environ={}))) as client:
+        assert soup(client.get("/")).select_one(".copyright").text.startswith(f"© 2022–{this_year} ")
+        seed(posts=[draft("Older", days_ago=3000)])  # another connection: the content counter moves
+        assert (
+            soup(client.get("/posts/hello/")).select_one(".copyright").text.startswith(f"© 2016–{this_year} ")
+        )
+        feed = soup(client.get("/posts/hello/", headers={"host": "other.example"}))
+        hrefs = [link["href"] for link in feed.select('link[rel=alternate][title^="Test Blog"]')]
+        assert hrefs and all(h.startswith("http://other.example/feeds/") for h in hrefs)

@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pebbleblog.content.sanitize import plain_text
@@ -113,7 +114,12 @@ def robots_txt(sitemap: str, admin_prefix: str) -> str:
 
 def describe(post: Post) -> str:
     """Return a post's meta description: its excerpt as plain text, cut at a word near 160 characters."""
-    text = plain_text(post.excerpt_html) or post.subtitle or post.title
+    return _description(post.excerpt_html, post.subtitle, post.title)
+
+
+@lru_cache(maxsize=1024)  # a pure function of the post's text; the HTML parse is most of a render's SEO
+def _description(excerpt_html: str, subtitle: str, title: str) -> str:
+    text = plain_text(excerpt_html) or subtitle or title
     if len(text) <= DESCRIPTION_LENGTH:
         return text
     return text[: DESCRIPTION_LENGTH - 1].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"

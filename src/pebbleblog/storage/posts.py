@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
@@ -75,14 +76,31 @@ async def slug_exists(conn: Connection, slug: str) -> bool:
 async def get_visible_post(
     conn: Connection, slug: str, now: datetime, *, details: bool = True
 ) -> Post | None:
-    """Return the published (or due scheduled) post with ``slug``; without ``details``, no tags or count."""
+    """Return the published (or due scheduled) post with ``slug``; without ``details``, no tags or count.
+
+    With details, one statement brings the post, its tags and its approved comment count."""
+    extra = _DETAILS if details else ""
     row = await conn.fetch_one(
-        f"SELECT * FROM posts WHERE slug = :slug AND {_VISIBLE}",
+        f"SELECT p.*{extra} FROM posts p WHERE p.slug = :slug AND p.{_LISTED} AND p.published_at <= :now",
         {"slug": slug, "now": to_timestamp(now)},
     )
     if row is None:
         return None
-    return (await _with_tags(conn, [_post(row)]))[0] if details else _post(row)
+    post = _post(row)
+    if not details:
+        return post
+    tags = tuple(Tag(int(i), str(s), str(n)) for i, s, n in json.loads(row["tag_list"]))
+    return replace(post, tags=tags, comment_count=int(row["approved_comments"]))
+
+
+# A post's tags (in name order, as JSON) and approved comment count, beside its row.
+_DETAILS = (
+    ", (SELECT json_group_array(json_array(id, slug, name)) FROM (SELECT t.id, t.slug, t.name"
+    " FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id ORDER BY t.name))"
+    " AS tag_list,"
+    " (SELECT count(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'approved')"
+    " AS approved_comments"
+)
 
 
 async def list_visible_posts(
@@ -139,12 +157,23 @@ async def key_at(
 
 
 async def get_neighbours(conn: Connection, post: Post, now: datetime) -> tuple[Post | None, ...]:
-    """Return the visible posts just before and just after ``post`` in publication order."""
+    """Return the visible posts just before and just after ``post`` in publication order (one trip)."""
     assert post.published_at is not None, "only published posts have neighbours"
     key = PostKey(post.published_at, post.id)
-    older = await conn.fetch_all(*_listed_query(now, "p.*", limit=1, before=key))
-    newer = await conn.fetch_all(*_listed_query(now, "p.*", limit=1, after=key, oldest_first=True))
-    return tuple(_post(rows[0]) if rows else None for rows in (older, newer))
+    older_sql, older = _prefixed(_listed_query(now, "p.*", limit=1, before=key), "o_")
+    newer_sql, newer = _prefixed(_listed_query(now, "p.*", limit=1, after=key, oldest_first=True), "n_")
+    rows = await conn.fetch_all(
+        f"SELECT 0 AS side, * FROM ({older_sql}) UNION ALL SELECT 1 AS side, * FROM ({newer_sql})",
+        {**older, **newer},
+    )
+    found = {int(row["side"]): _post(row) for row in rows}
+    return found.get(0), found.get(1)
+
+
+def _prefixed(query: tuple[str, dict[str, object]], prefix: str) -> tuple[str, dict[str, object]]:
+    """Return a query with its parameters renamed, so that two can run as one statement."""
+    sql, params = query
+    return re.sub(r":(\w+)", rf":{prefix}\1", sql), {prefix + k: v for k, v in params.items()}
 
 
 async def publication_span(conn: Connection, now: datetime) -> tuple[datetime, datetime] | None:

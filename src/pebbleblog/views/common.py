@@ -71,17 +71,45 @@ async def render(
         "navigation": settings.navigation,
         "contact": settings.contact,
         "footer": settings.footer,
-        "copyright_years": await blog.copyright_years(db_of(request), settings, now()),
+        **await _site_blocks(request, settings),
         "version": __version__,
         "viewer": await optional_session(request),
-        "feeds": feed_links(request, settings.site.title, "feed:posts"),
-        "json_ld": _business_json_ld(request, settings),
     }
     templates = request.app.state.templates
     response: Response = templates.TemplateResponse(
         request, template, {"site": site, **context}, status_code=status_code
     )
     return response
+
+
+_SITE_BLOCKS = "pebbleblog.site_blocks"
+
+
+async def _site_blocks(request: Request, settings: Settings) -> dict[str, Any]:
+    """Return the parts of every page worked out from the settings and the content alone.
+
+    Kept per worker until the settings or the content change counter move (or the year turns, or
+    a request comes in under another address when no base URL is set): the copyright years are a
+    query, the feed links and the business's JSON-LD a dozen route lookups and a JSON dump."""
+    moment = now()
+    counters = request.app.state.site_state.counters
+    key = (
+        settings,
+        counters.get("content"),
+        moment.astimezone(settings.zone).year,
+        "" if settings.site.base_url else str(request.base_url),
+    )
+    kept = getattr(request.app.state, _SITE_BLOCKS, None)
+    if kept is not None and kept[0] == key:
+        blocks: dict[str, Any] = kept[1]
+        return blocks
+    blocks = {
+        "copyright_years": await blog.copyright_years(db_of(request), settings, moment),
+        "feeds": feed_links(request, settings.site.title, "feed:posts"),
+        "json_ld": _business_json_ld(request, settings),
+    }
+    setattr(request.app.state, _SITE_BLOCKS, (key, blocks))
+    return blocks
 
 
 def feed_links(request: Request, title: str, name: str, /, **params: Any) -> list[dict[str, str]]:

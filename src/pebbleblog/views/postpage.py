@@ -50,6 +50,17 @@ class CommentForm:
     parent: CommentNode | None = None
     editing: int | None = None
 
+    @property
+    def shared(self) -> bool:
+        """Tell whether the form is the blank one every new reader gets (only its token differs)."""
+        return not (self.errors or self.message or self.preview or self.parent or self.editing) and (
+            self.values == _blank_values(self.values.get("title", ""))
+        )
+
+
+def _blank_values(title: str) -> dict[str, Any]:
+    return {"title": title, "body": "", "parent": "", "remember": False}
+
 
 def own_comment_ids(request: Request) -> list[int]:
     """Return the ids of the comments this browser posted (from its signed cookie)."""
@@ -79,7 +90,7 @@ def new_form_token(request: Request, post_id: int) -> str:
 
 def blank_form(request: Request, page: PostPage) -> CommentForm:
     """Return the form for a new comment (or a reply, with ?reply=ID), remembered fields filled in."""
-    values: dict[str, Any] = {"title": f"Re: {page.post.title}", "body": "", "parent": "", "remember": False}
+    values = _blank_values(f"Re: {page.post.title}")
     saved = remembered(request)
     values.update(saved, remember=bool(saved))
     parent = None
