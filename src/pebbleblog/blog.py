@@ -16,6 +16,7 @@ from pebbleblog.content.markdown import (
     render_body,
 )
 from pebbleblog.errors import BadRequest, NotFound
+from pebbleblog.lru import LRU
 from pebbleblog.models import (
     BodyFormat,
     Comment,
@@ -34,10 +35,13 @@ from pebbleblog.models import (
 )
 from pebbleblog.settings import Settings
 from pebbleblog.storage import Database, comments, pages, posts, tags
-from pebbleblog.threads import CommentNode, ThreadCache, build_thread
+from pebbleblog.threads import CommentNode, build_thread
 
 MAX_PAGE_NUMBER = 1_000_000
-_THREADS = ThreadCache()  # the approved threads this process built, by what they show
+# The approved threads this process built, by all they show (the database, the post and its title,
+# its comments' ids and row revisions, the avatar secret): after a change elsewhere, a post page
+# finds its thread here without making an object and an avatar HMAC per comment again.
+_THREADS: LRU[list[CommentNode]] = LRU(max_entries=256)
 # A place in a post list, as ?before= and ?after= carry it: a post's UTC publication time and id.
 _KEY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)_([0-9]{1,18})")
 _KEY_TIME = "%Y-%m-%dT%H:%M:%SZ"

@@ -16,7 +16,6 @@ simply not found again once that data changes. A key that misses something shows
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -26,6 +25,8 @@ from jinja2.parser import Parser
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from pebbleblog.lru import LRU
+
 MAX_ENTRIES = 5_000
 MAX_BYTES = 8 * 1024 * 1024
 
@@ -34,11 +35,9 @@ class FragmentCache:
     """Rendered parts of templates by key, least recently used dropped first."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
-        self.max_entries, self.max_bytes = max_entries, max_bytes
         self.enabled = True
         self.hits = self.misses = 0
-        self._parts: OrderedDict[Hashable, Markup] = OrderedDict()
-        self._bytes = 0
+        self._parts: LRU[Markup] = LRU(max_entries, max_bytes, size=len)
         self._settings: object = None  # kept alive, so its identity cannot be reused
 
     def __len__(self) -> int:
@@ -47,7 +46,6 @@ class FragmentCache:
     def clear(self) -> None:
         """Drop every part."""
         self._parts.clear()
-        self._bytes = 0
 
     def part(self, key: Hashable, settings: object, render: Callable[[], str]) -> Markup:
         """Return the part stored under ``key``, rendering and storing it first when it is not."""
@@ -56,16 +54,11 @@ class FragmentCache:
             self._settings = settings
         found = self._parts.get(key)
         if found is not None:
-            self._parts.move_to_end(key)
             self.hits += 1
             return found
         self.misses += 1
         html = Markup(render())
-        self._parts[key] = html
-        self._bytes += len(html)
-        while len(self._parts) > self.max_entries or self._bytes > self.max_bytes:
-            _, dropped = self._parts.popitem(last=False)
-            self._bytes -= len(dropped)
+        self._parts.put(key, html)
         return html
 
 

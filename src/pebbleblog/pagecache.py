@@ -20,7 +20,6 @@ token for each reader (once a second: the stamp has one-second precision, so tha
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pebbleblog.caching import PER_READER_KEY, Mint, not_modified, placeholder, stable_body
+from pebbleblog.lru import LRU
 from pebbleblog.sitestate import STATELESS_PATHS, SiteState
 
 MAX_ENTRIES = 2_000
@@ -75,8 +75,7 @@ class PageCacheMiddleware:
         self.app = app
         self.routes = frozenset(routes)
         self.enabled = enabled
-        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
-        self._bytes = 0
+        self._entries: LRU[_Entry] = LRU(MAX_ENTRIES, MAX_BYTES, size=lambda entry: len(entry.body))
         self._counters: dict[str, int] | None = None  # the watch's last dict: re-read when it is new
         self._generation: tuple[int, ...] = ()
         self._next_due = 0.0
@@ -106,7 +105,6 @@ class PageCacheMiddleware:
         key = (scope["scheme"], host, scope.get("root_path", ""), path, scope["query_string"])
         entry = self._entries.get(key)
         if entry is not None and 0.0 <= now - entry.stored_at < MAX_AGE_SECONDS:
-            self._entries.move_to_end(key)
             await _replay(entry, scope, send, conditional, now)
             return
         await self._fill(scope, receive, send, key, generation)
@@ -128,7 +126,6 @@ class PageCacheMiddleware:
 
     def _clear(self) -> None:
         self._entries.clear()
-        self._bytes = 0
 
     async def _fill(
         self,
@@ -187,14 +184,7 @@ class PageCacheMiddleware:
             modified=parsedate_to_datetime(Headers(raw=start["headers"])["last-modified"]),
             stored_at=time.time(),
         )
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self._bytes -= len(old.body)
-        self._entries[key] = entry
-        self._bytes += len(entry.body)
-        while len(self._entries) > MAX_ENTRIES or self._bytes > MAX_BYTES:
-            _, dropped = self._entries.popitem(last=False)
-            self._bytes -= len(dropped.body)
+        self._entries.put(key, entry)
 
 
 async def _replay(entry: _Entry, scope: Scope, send: Send, conditional: bool, now: float) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections import OrderedDict, defaultdict
-from collections.abc import Hashable
+from collections import defaultdict
 from dataclasses import dataclass
 
 from pebbleblog.avatars import avatar_key
 from pebbleblog.models import Comment
 
-THREADS_KEPT = 256
 _HTTP_URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
@@ -52,33 +50,3 @@ def build_thread(comments: list[Comment], post_title: str, secret: bytes) -> lis
         )
         stack.extend((child, depth + 1) for child in reversed(children[comment.id]))
     return ordered
-
-
-class ThreadCache:
-    """Built threads by a key that holds all they show (the post, its title, the rows' revisions).
-
-    Building a thread makes an object per row and an avatar key (an HMAC) per comment; a post page
-    that is read again after any change elsewhere finds its unchanged thread here. Per process, the
-    least recently used dropped first; an entry is never wrong, only no longer asked for.
-    """
-
-    def __init__(self, max_entries: int = THREADS_KEPT) -> None:
-        self.max_entries = max_entries
-        self._threads: OrderedDict[Hashable, list[CommentNode]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._threads)
-
-    def get(self, key: Hashable) -> list[CommentNode] | None:
-        """Return the thread kept under ``key``, or None."""
-        found = self._threads.get(key)
-        if found is not None:
-            self._threads.move_to_end(key)
-        return found
-
-    def put(self, key: Hashable, thread: list[CommentNode]) -> None:
-        """Keep ``thread`` under ``key``, dropping the least recently used beyond the limit."""
-        self._threads[key] = thread
-        self._threads.move_to_end(key)
-        while len(self._threads) > self.max_entries:
-            self._threads.popitem(last=False)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pebbleblog.models import BodyFormat, OldSlug, Post, PostInput, PostKey, PostStatus, Tag
 from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
-from pebbleblog.storage.tags import ensure_tags, tags_for_posts
+from pebbleblog.storage.tags import ensure_tags
 
 # What lists show; the same words as the partial index posts_listed, so SQLite can use it.
 _LISTED = "status IN ('published', 'scheduled')"
@@ -76,31 +75,31 @@ async def slug_exists(conn: Connection, slug: str) -> bool:
 async def get_visible_post(
     conn: Connection, slug: str, now: datetime, *, details: bool = True
 ) -> Post | None:
-    """Return the published (or due scheduled) post with ``slug``; without ``details``, no tags or count.
-
-    With details, one statement brings the post, its tags and its approved comment count."""
-    extra = _DETAILS if details else ""
+    """Return the published (or due scheduled) post with ``slug``; without ``details``, no tags or count."""
     row = await conn.fetch_one(
-        f"SELECT p.*{extra} FROM posts p WHERE p.slug = :slug AND p.{_LISTED} AND p.published_at <= :now",
+        f"SELECT p.*{_DETAILS if details else ''} FROM posts p WHERE p.slug = :slug AND {_VISIBLE}",
         {"slug": slug, "now": to_timestamp(now)},
     )
     if row is None:
         return None
-    post = _post(row)
-    if not details:
-        return post
-    tags = tuple(Tag(int(i), str(s), str(n)) for i, s, n in json.loads(row["tag_list"]))
-    return replace(post, tags=tags, comment_count=int(row["approved_comments"]))
+    return _detailed(row) if details else _post(row)
 
 
-# A post's tags (in name order, as JSON) and approved comment count, beside its row.
+# A post's tags (in name order, as JSON) and its approved comment count, read beside its row (the
+# post's table is ``p``), so that a post or a page of them comes in one statement.
 _DETAILS = (
-    ", (SELECT json_group_array(json_array(id, slug, name)) FROM (SELECT t.id, t.slug, t.name"
-    " FROM post_tags pt JOIN tags t ON t.id = pt.tag_id WHERE pt.post_id = p.id ORDER BY t.name))"
+    ", (SELECT json_group_array(json_array(id, slug, name)) FROM (SELECT dt.id, dt.slug, dt.name"
+    " FROM post_tags dpt JOIN tags dt ON dt.id = dpt.tag_id WHERE dpt.post_id = p.id ORDER BY dt.name))"
     " AS tag_list,"
-    " (SELECT count(*) FROM comments c WHERE c.post_id = p.id AND c.status = 'approved')"
+    " (SELECT count(*) FROM comments dc WHERE dc.post_id = p.id AND dc.status = 'approved')"
     " AS approved_comments"
 )
+
+
+def _detailed(row: sqlite3.Row) -> Post:
+    """Return the post of a row read with ``_DETAILS``, its tags and comment count filled in."""
+    tags = tuple(Tag(int(i), str(s), str(n)) for i, s, n in json.loads(row["tag_list"]))
+    return replace(_post(row), tags=tags, comment_count=int(row["approved_comments"]))
 
 
 async def list_visible_posts(
@@ -119,10 +118,15 @@ async def list_visible_posts(
     one tag's posts. Each call reads one short range of an index, wherever the keys are.
     """
     query = _listed_query(
-        now, "p.*", limit=limit, before=before, after=after, tag_id=tag_id, oldest_first=oldest_first
+        now,
+        "p.*" + _DETAILS,
+        limit=limit,
+        before=before,
+        after=after,
+        tag_id=tag_id,
+        oldest_first=oldest_first,
     )
-    rows = await conn.fetch_all(*query)
-    return await _with_tags(conn, [_post(r) for r in rows])
+    return [_detailed(r) for r in await conn.fetch_all(*query)]
 
 
 async def count_visible_posts(
@@ -286,26 +290,6 @@ def _listed_query(
     return sql, params
 
 
-async def _with_tags(conn: Connection, posts: list[Post]) -> list[Post]:
-    tags: dict[int, list[Tag]] = defaultdict(list)
-    for post_id, tag in await tags_for_posts(conn, [p.id for p in posts]):
-        tags[post_id].append(tag)
-    counts = await _approved_comment_counts(conn, [p.id for p in posts])
-    return [replace(p, tags=tuple(tags[p.id]), comment_count=counts.get(p.id, 0)) for p in posts]
-
-
-async def _approved_comment_counts(conn: Connection, post_ids: list[int]) -> dict[int, int]:
-    if not post_ids:
-        return {}
-    marks = ",".join("?" * len(post_ids))
-    rows = await conn.fetch_all(
-        f"SELECT post_id, count(*) FROM comments WHERE status = 'approved'"
-        f" AND post_id IN ({marks}) GROUP BY post_id",
-        post_ids,
-    )
-    return {int(r[0]): int(r[1]) for r in rows}
-
-
 def _post(row: sqlite3.Row) -> Post:
     return Post(
         id=row["id"],
@@ -336,14 +320,15 @@ async def list_all_posts(conn: Connection, limit: int, offset: int) -> list[Post
     """
     undated = int(await conn.fetch_value("SELECT count(*) FROM posts WHERE published_at IS NULL"))
     rows = await conn.fetch_all(
-        "SELECT * FROM posts WHERE published_at IS NULL ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+        f"SELECT p.*{_DETAILS} FROM posts p WHERE p.published_at IS NULL ORDER BY p.id DESC LIMIT ? OFFSET ?",
+        (limit, offset),
     )
     rows += await conn.fetch_all(
-        "SELECT * FROM posts WHERE published_at IS NOT NULL ORDER BY published_at DESC, id DESC"
-        " LIMIT ? OFFSET ?",
+        f"SELECT p.*{_DETAILS} FROM posts p WHERE p.published_at IS NOT NULL"
+        " ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?",
         (limit - len(rows), max(0, offset - undated)),
     )
-    return await _with_tags(conn, [_post(r) for r in rows])
+    return [_detailed(r) for r in rows]
 
 
 async def count_all_posts(conn: Connection) -> int:
@@ -353,8 +338,8 @@ async def count_all_posts(conn: Connection) -> int:
 
 async def get_post(conn: Connection, post_id: int) -> Post | None:
     """Return the post with ``post_id`` in any state."""
-    row = await conn.fetch_one("SELECT * FROM posts WHERE id = ?", (post_id,))
-    return None if row is None else (await _with_tags(conn, [_post(row)]))[0]
+    row = await conn.fetch_one(f"SELECT p.*{_DETAILS} FROM posts p WHERE p.id = ?", (post_id,))
+    return None if row is None else _detailed(row)
 
 
 async def update_post(tx: Connection, post_id: int, post: PostInput, now: datetime) -> None:

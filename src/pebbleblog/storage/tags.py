@@ -29,19 +29,6 @@ async def get_tag(conn: Connection, slug: str) -> Tag | None:
     return None if row is None else Tag(row["id"], row["slug"], row["name"])
 
 
-async def tags_for_posts(conn: Connection, post_ids: list[int]) -> list[tuple[int, Tag]]:
-    """Return (post id, tag) pairs for the given posts, tags in name order."""
-    if not post_ids:
-        return []
-    marks = ",".join("?" * len(post_ids))
-    rows = await conn.fetch_all(
-        "SELECT pt.post_id, t.id, t.slug, t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id"
-        f" WHERE pt.post_id IN ({marks}) ORDER BY t.name",
-        post_ids,
-    )
-    return [(r[0], Tag(r[1], r[2], r[3])) for r in rows]
-
-
 async def list_tags(conn: Connection) -> list[Tag]:
     """Return every tag, in the order they were created."""
     rows = await conn.fetch_all("SELECT id, slug, name FROM tags ORDER BY id")

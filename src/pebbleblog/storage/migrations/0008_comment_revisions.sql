@@ -6,6 +6,15 @@
 -- highest id) must not look the same. Triggers rather than code, so no writer can forget.
 ALTER TABLE comments ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
 
+-- The change counter (migration 0006) counts a write to an approved comment once: the revision's
+-- own update below is not a second change.
+DROP TRIGGER comments_upd;
+CREATE TRIGGER comments_upd AFTER UPDATE ON comments
+WHEN (OLD.status = 'approved' OR NEW.status = 'approved') AND NEW.revision = OLD.revision BEGIN
+    UPDATE change_counters SET counter = counter + 1, changed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+        WHERE name = 'content';
+END;
+
 UPDATE comments SET revision = random();
 
 CREATE TRIGGER comments_revision_insert AFTER INSERT ON comments WHEN NEW.revision = 0 BEGIN
