@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pebbleblog.content.frontmatter import FrontMatterError, split_document
-from pebbleblog.content.markdown import first_paragraph, render_comment, render_content
+from pebbleblog.content.markdown import (
+    _PLAIN_PROSE,
+    _comment_md,
+    first_paragraph,
+    render_comment,
+    render_content,
+)
+from pebbleblog.content.sanitize import clean_comment_html
 
 
 def test_markdown_renders_headings_lists_and_links() -> None:
@@ -115,3 +124,70 @@ def test_front_matter_is_split_from_the_body() -> None:
 def test_bad_front_matter_says_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(FrontMatterError, match=message):
         split_document(text)
+
+
+# --- The plain-prose shortcut of render_comment ------------------------------------------------
+
+# Characters the shortcut accepts, and ones that must send a comment down the full path, mixed so
+# that generated text lands on both sides of the line.
+_PROSE_ALPHABET = "abcXYZéßжλ读 09,;:?!'\"()%$."
+_TRICKY = "\n*_`[]<>&#\\~|=+-/@\t\r\u00a0\u200b"
+_word = st.text(alphabet="abcXYZéßжλ读09", min_size=1, max_size=8)
+_prose_line = st.lists(
+    st.tuples(_word, st.sampled_from(["", ",", ".", "!", "?", ";", ":", "'s", '"', ")", "%"])).map("".join),
+    min_size=1,
+    max_size=8,
+).map(" ".join)
+_comment_text = (
+    st.text(alphabet=_PROSE_ALPHABET + _TRICKY, max_size=60)
+    | st.lists(st.text(alphabet=_PROSE_ALPHABET, min_size=1, max_size=20), min_size=1, max_size=6).map(
+        "\n".join
+    )
+    | st.lists(_prose_line, min_size=1, max_size=5).flatmap(
+        lambda lines: st.sampled_from(["\n", "\n\n", "\n\n\n"]).map(lambda gap: gap.join(lines))
+    )
+)
+
+
+def _full_path(source: str) -> str:
+    return clean_comment_html(_comment_md.render(source))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_comment_text)
+def test_plain_prose_shortcut_renders_what_the_full_path_renders(source: str) -> None:
+    assert render_comment(source) == _full_path(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Thank you, this stretch really helped my hamstrings!",
+        'She said "try it twice a day" (and it worked). Really?\nYes; 100% better.',
+        "First paragraph.\n\nSecond one, after a blank line.\n\n\nThird: after two.",
+        "Überraschend gut. Спасибо! 谢谢",
+    ],
+)
+def test_everyday_comments_take_the_shortcut(source: str) -> None:
+    """Ordinary prose is what most readers write: it must not pay for Markdown and bleach."""
+    assert _PLAIN_PROSE.fullmatch(source)
+    assert render_comment(source) == _full_path(source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "see example.com",  # a domain: linkified
+        "1. a list",  # a line that does not start with a letter
+        "- a list",
+        "two spaces  \nmake a break",
+        "*emphasis*",
+        "a <b>tag</b>",
+        "an &amp; entity",
+        "e.g. this",  # '.' before a letter
+        "    indented code",
+    ],
+)
+def test_anything_markdown_or_the_linkifier_acts_on_takes_the_full_path(source: str) -> None:
+    assert not _PLAIN_PROSE.fullmatch(source)
+    assert render_comment(source) == _full_path(source)
