@@ -130,11 +130,13 @@ def test_bad_front_matter_says_what_is_wrong(text: str, message: str) -> None:
 
 # Characters the shortcut accepts, and ones that must send a comment down the full path, mixed so
 # that generated text lands on both sides of the line.
-_PROSE_ALPHABET = "abcXYZéßжλ读 09,;:?!'\"()%$."
-_TRICKY = "\n*_`[]<>&#\\~|=+-/@\t\r\u00a0\u200b"
+_PROSE_ALPHABET = "abcXYZéßжλ读 09,;:?!'\"()%$.-"
+_TRICKY = "\n*_`[]<>&#\\~|=+/@\t\r\u00a0\u200b"
 _word = st.text(alphabet="abcXYZéßжλ读09", min_size=1, max_size=8)
 _prose_line = st.lists(
-    st.tuples(_word, st.sampled_from(["", ",", ".", "!", "?", ";", ":", "'s", '"', ")", "%"])).map("".join),
+    st.tuples(_word, st.sampled_from(["", ",", ".", "!", "?", ";", ":", "'s", '"', ")", "%", "-", "-1"])).map(
+        "".join
+    ),
     min_size=1,
     max_size=8,
 ).map(" ".join)
@@ -166,6 +168,7 @@ def test_plain_prose_shortcut_renders_what_the_full_path_renders(source: str) ->
         'She said "try it twice a day" (and it worked). Really?\nYes; 100% better.',
         "First paragraph.\n\nSecond one, after a blank line.\n\n\nThird: after two.",
         "Überraschend gut. Спасибо! 谢谢",
+        "A well-known stretch - twice a day, 10-15 minutes.",
     ],
 )
 def test_everyday_comments_take_the_shortcut(source: str) -> None:
@@ -180,6 +183,7 @@ def test_everyday_comments_take_the_shortcut(source: str) -> None:
         "see example.com",  # a domain: linkified
         "1. a list",  # a line that does not start with a letter
         "- a list",
+        "A heading\n---",
         "two spaces  \nmake a break",
         "*emphasis*",
         "a <b>tag</b>",

@@ -46,11 +46,12 @@ def first_html_paragraph(source: str) -> str:
 
 
 # Plain prose: lines that start with a letter and hold only letters, digits, spaces and punctuation
-# that neither Markdown nor the linkifier acts on (a "." only before a space, a line break or the
-# end, so nothing looks like a domain), no trailing space (two make a <br>), separated by line
-# breaks. Markdown makes each block of lines a <p> with '"' escaped and nothing else; the sanitiser
-# keeps that as it is. tests/test_content.py holds this shortcut equal to the full path.
-_PROSE_LINE = r"""[^\W\d_](?:[^\W_]|[ ,;:?!'"()%$]|\.(?=[ \n]|\Z))*(?<! )"""
+# that neither Markdown nor the linkifier acts on away from a line's start ("-" makes a list or a
+# heading rule only there; a "." only before a space, a line break or the end, so nothing looks
+# like a domain), no trailing space (two make a <br>), separated by line breaks. Markdown makes
+# each block of lines a <p> with '"' escaped and nothing else; the sanitiser keeps that as it is.
+# tests/test_content.py holds this shortcut equal to the full path.
+_PROSE_LINE = r"""[^\W\d_](?:[^\W_]|[ ,;:?!'"()%$-]|\.(?=[ \n]|\Z))*(?<! )"""
 _PLAIN_PROSE = re.compile(rf"{_PROSE_LINE}(?:\n+{_PROSE_LINE})*")
 _PARAGRAPH_BREAK = re.compile(r"\n\n+")
 
