@@ -10,11 +10,17 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.datastructures import Headers
+from starlette.formparsers import FormParser, MultiPartException
 from starlette.testclient import TestClient
 
 from pebbleblog import create_app, load_settings
+from pebbleblog.limits import parse_urlencoded
 from pebbleblog.models import Role
 
 from .asgi_raw import RawResponse, send_raw
@@ -115,6 +121,52 @@ def test_forms_with_too_many_fields_are_refused(
     response = client.post(path, data={f"f{i}": "x" for i in range(fields)})
     assert response.status_code == 400
     assert f"Too many fields. Maximum number of fields is {limit}." in message(response.text)
+
+
+def test_a_comment_form_with_too_large_a_field_is_refused(site: Path) -> None:
+    write_config(site, SMALL_LIMITS.replace("max_body_kb = 16", "max_body_kb = 128"))
+    with TestClient(create_app(load_settings(site, environ={})), raise_server_exceptions=False) as client:
+        response = client.post("/posts/talk/comments", data={"name": "Ann", "body": "x" * (64 * 1024 + 1)})
+        assert response.status_code == 400
+        assert "Field exceeded maximum size of 64KB." in message(response.text)
+
+
+def _starlette_form(chunks: list[bytes], max_fields: int, max_part_size: int) -> object:
+    async def stream():  # type: ignore[no-untyped-def]
+        for chunk in chunks:
+            yield chunk
+
+    parser = FormParser(Headers(), stream(), max_fields=max_fields, max_part_size=max_part_size)
+    try:
+        return list(anyio.run(parser.parse).multi_items())
+    except MultiPartException as exc:
+        return exc.message
+
+
+def _ours(body: bytes, max_fields: int, max_part_size: int) -> object:
+    try:
+        return list(parse_urlencoded(body, max_fields=max_fields, max_part_size=max_part_size).multi_items())
+    except MultiPartException as exc:
+        return exc.message
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    body=st.lists(
+        st.sampled_from([b"&", b"=", b"a", b"b", b"+", b"%20", b"%C3%A9", b"%", b"%zz", b";", "é".encode()])
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=40), max_size=4),
+    max_fields=st.integers(min_value=1, max_value=6),
+    max_part_size=st.integers(min_value=1, max_value=12),
+)
+def test_the_urlencoded_parser_reads_what_starlettes_does(
+    body: list[bytes], cuts: list[int], max_fields: int, max_part_size: int
+) -> None:
+    """Our one-pass parser gives the fields, or the refusal, of Starlette's streaming one."""
+    whole = b"".join(body)
+    points = sorted({min(cut, len(whole)) for cut in cuts})
+    chunks = [whole[i:j] for i, j in zip([0, *points], [*points, len(whole)], strict=True)]
+    assert _ours(whole, max_fields, max_part_size) == _starlette_form(chunks, max_fields, max_part_size)
 
 
 def test_admin_forms_refuse_too_many_fields_and_files(client: TestClient) -> None:
