@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -231,6 +232,29 @@ async def test_duplicates_and_floods_are_refused(db: Database, settings: Setting
             db, settings, post, replace(GOOD, body="n11"), CLIENT, NOW + timedelta(minutes=11)
         )
     assert await db.reader.fetch_value("SELECT count(*) FROM comments") == 10
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (GOOD, "already posted this comment"),
+        (replace(GOOD, body="And another thing"), "one comment every 15"),
+    ],
+)
+async def test_two_comments_sent_at_once_still_meet_the_rules(
+    db: Database, settings: Settings, second: CommentDraft, message: str
+) -> None:
+    """Both read the rules' facts before either is stored: the insert's own conditions hold one back."""
+    post = await _post(db)
+    results = await asyncio.gather(
+        moderation.submit(db, settings, post, GOOD, CLIENT, NOW),
+        moderation.submit(db, settings, post, second, CLIENT, NOW),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, CommentRefused)]
+    assert len(refused) == 1 and message in str(refused[0]), results
+    assert await db.reader.fetch_value("SELECT count(*) FROM comments") == 1
 
 
 @pytest.mark.anyio

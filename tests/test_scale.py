@@ -308,3 +308,47 @@ def test_a_prefix_search_reads_the_index_about_once_per_statement(
         once = "SELECT rowid FROM search_index WHERE search_index MATCH ? ORDER BY rowid DESC LIMIT 1"
         for sql, params in searches:
             assert index_reads(conn, sql, params) <= 2 * index_reads(conn, once, (match,)), sql
+
+
+def test_a_comment_on_a_post_with_thousands_reads_only_the_copies_of_its_text(
+    tmp_path: Path, recorded: list[tuple[str, Params]]
+) -> None:
+    """The duplicate check (and the insert's own) finds earlier copies by index, not by reading the post."""
+    from pebbleblog.blog import create_post
+    from pebbleblog.storage import comments as comment_store
+
+    path = tmp_path / "site.db"
+
+    async def facts_of_a_new_comment() -> bool:
+        async with Database.connected(path) as db:
+            post_id = await create_post(db, draft("Busy"), NOW)
+            assert post_id is not None
+            when = scale_data.stamp(NOW)
+            with closing(sqlite3.connect(path)) as conn, conn:  # 3,000 comments, all alike but the end
+                conn.executemany(
+                    "INSERT INTO comments (post_id, status, author_name, body_source, body_html,"
+                    " sanitizer_version, created_at, client_hash) VALUES (?, 'approved', 'Ann', ?, '', 1, ?, ?)",
+                    [
+                        (post_id, f"Thank you for this, it helped. Number {n}", when, "c" * 32)
+                        for n in range(3000)
+                    ],
+                )
+            submission = comment_store.Submission(
+                post_id,
+                "Thank you for this, it helped. Number 1234",
+                "Ann",
+                "",
+                "c" * 32,
+                "",
+                None,
+                None,
+                NOW,
+                0,
+            )
+            recorded.clear()
+            return (await comment_store.submission_facts(db.reader, submission)).duplicate
+
+    assert anyio.run(facts_of_a_new_comment) is True
+    [(sql, params)] = recorded
+    with closing(sqlite3.connect(path)) as conn:
+        assert vm_steps(conn, sql, params) < 1_000, "the check read the post's other comments"

@@ -24,7 +24,7 @@ from pebbleblog.content.sanitize import COMMENT_SANITIZER_VERSION
 from pebbleblog.errors import BadRequest, CommentRefused
 from pebbleblog.models import Comment, CommentInput, CommentStatus, Post
 from pebbleblog.settings import CommentsSection, Settings
-from pebbleblog.storage import Connection, Database
+from pebbleblog.storage import Database
 from pebbleblog.storage import comments as store
 from pebbleblog.storage import posts as post_store
 from pebbleblog.threads import CommentNode, build_thread
@@ -42,36 +42,50 @@ async def submit(
     if errors:
         raise CommentRefused("Please correct the fields marked below.", status_code=400, fields=errors)
     body_html = render_comment(draft.body)
-    async with db.transaction() as tx:
-        facts = await store.submission_facts(
-            tx, post.id, draft.body, draft.email, client.client_hash, draft.name, client.token_hash
+    submission = store.Submission(
+        post_id=post.id,
+        body_source=draft.body,
+        author_name=draft.name,
+        email=draft.email,
+        client_hash=client.client_hash,
+        token_hash=client.token_hash,
+        parent_id=int(draft.parent) if draft.parent else None,
+        flood_since=now - timedelta(seconds=rules.flood_seconds) if rules.flood_seconds else None,
+        hour_since=now - timedelta(hours=1),
+        hourly_limit=rules.hourly_limit,
+    )
+    # Read from the last commit, outside the write lock; the insert checks the limits again itself.
+    facts = await store.submission_facts(db.reader, submission)
+    _refuse_held_back(facts, rules)
+    decision = decide(draft, body_html, client, rules, trusted=facts.trusted)
+    if facts.blocked:
+        decision = Decision(CommentStatus.SPAM, [facts.blocked])
+    comment = await store.insert_submitted_comment(
+        db,
+        submission,
+        CommentInput(
+            post_id=post.id,
+            parent_id=submission.parent_id,
+            author_name=draft.name,
+            author_email=draft.email,
+            author_website=draft.website,
+            title=draft.title,
+            body_source=draft.body,
+            body_html=body_html,
+            sanitizer_version=COMMENT_SANITIZER_VERSION,
+            status=decision.status,
+            created_at=now,
+            reasons=tuple(decision.reasons),
+            client_hash=client.client_hash,
+            commenter_token=client.token_hash,
+        ),
+    )
+    if comment is None:  # something changed since the facts were read: say what, as above
+        _refuse_held_back(await store.submission_facts(db.reader, submission), rules)
+        raise CommentRefused(
+            "This comment could not be stored just now. Please press Post again.", status_code=409
         )
-        if facts.duplicate:
-            raise CommentRefused("You have already posted this comment here.", status_code=409)
-        await _check_flood(tx, client, rules, now)
-        parent_id = await _parent_id(tx, post, draft)
-        decision = decide(draft, body_html, client, rules, trusted=facts.trusted)
-        if facts.blocked:
-            decision = Decision(CommentStatus.SPAM, [facts.blocked])
-        return await store.insert_and_get_comment(
-            tx,
-            CommentInput(
-                post_id=post.id,
-                parent_id=parent_id,
-                author_name=draft.name,
-                author_email=draft.email,
-                author_website=draft.website,
-                title=draft.title,
-                body_source=draft.body,
-                body_html=body_html,
-                sanitizer_version=COMMENT_SANITIZER_VERSION,
-                status=decision.status,
-                created_at=now,
-                reasons=tuple(decision.reasons),
-                client_hash=client.client_hash,
-                commenter_token=client.token_hash,
-            ),
-        )
+    return comment
 
 
 async def list_comments(db: Database, status: CommentStatus, limit: int = 100) -> list[Comment]:
@@ -238,35 +252,25 @@ async def rerender_all(db: Database, batch: int = 500) -> int:
     return changed
 
 
-async def _check_flood(tx: Connection, client: Client, rules: CommentsSection, now: datetime) -> None:
-    if rules.flood_seconds and await store.count_by_client_since(
-        tx, client.client_hash, now - timedelta(seconds=rules.flood_seconds)
-    ):
+def _refuse_held_back(facts: store.SubmissionFacts, rules: CommentsSection) -> None:
+    """Raise the refusal for the first condition that holds a new comment back, if any."""
+    if facts.duplicate:
+        raise CommentRefused("You have already posted this comment here.", status_code=409)
+    if facts.flooding:
         raise CommentRefused(
             f"You can post one comment every {rules.flood_seconds} seconds. "
             "Please wait a moment and press Post again.",
             status_code=429,
         )
-    if (
-        rules.hourly_limit
-        and await store.count_by_client_since(tx, client.client_hash, now - timedelta(hours=1))
-        >= rules.hourly_limit
-    ):
+    if facts.over_hourly_limit:
         raise CommentRefused(
             f"You have posted {rules.hourly_limit} comments in the last hour, the most "
             "this site takes. Please come back later.",
             status_code=429,
         )
-
-
-async def _parent_id(tx: Connection, post: Post, draft: CommentDraft) -> int | None:
-    if not draft.parent:
-        return None
-    parent = await store.get_comment(tx, int(draft.parent))
-    if parent is None or parent.post_id != post.id or parent.status is not CommentStatus.APPROVED:
+    if facts.parent_missing:
         raise CommentRefused(
             "The comment you are replying to could not be found.",
             status_code=400,
             fields={"parent": "The comment you are replying to could not be found."},
         )
-    return parent.id

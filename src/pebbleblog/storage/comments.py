@@ -8,9 +8,10 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pebbleblog.models import BlockedCommenter, Comment, CommentInput, CommentStatus, TrustedCommenter
-from pebbleblog.storage.database import Connection, from_timestamp, to_timestamp
+from pebbleblog.storage.database import Connection, Database, from_timestamp, to_timestamp
 
 
 async def insert_comment(tx: Connection, comment: CommentInput) -> int:
@@ -20,35 +21,43 @@ async def insert_comment(tx: Connection, comment: CommentInput) -> int:
 
 async def insert_and_get_comment(tx: Connection, comment: CommentInput) -> Comment:
     """Insert a comment and return it as stored (one statement: ``RETURNING *``)."""
+    values = _insert_values(comment)
     row = await tx.fetch_one(
-        "INSERT INTO comments (post_id, parent_id, status, author_name, author_email,"
-        " author_website, title, body_source, body_html, sanitizer_version, created_at,"
-        " source_key, reasons, client_hash, commenter_token, updated_at, revision)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        (
-            comment.post_id,
-            comment.parent_id,
-            str(comment.status),
-            comment.author_name,
-            comment.author_email,
-            comment.author_website,
-            comment.title,
-            comment.body_source,
-            comment.body_html,
-            comment.sanitizer_version,
-            to_timestamp(comment.created_at),
-            comment.source_key,
-            json.dumps(list(comment.reasons)),
-            comment.client_hash,
-            comment.commenter_token,
-            to_timestamp(comment.updated_at) if comment.updated_at else None,
-            # Given here, so migration 0008's insert trigger (for writers that leave it 0) has no
-            # second write of the row to make.
-            1 + secrets.randbits(62),
-        ),
+        f"INSERT INTO comments ({_INSERT_COLUMNS}) VALUES ({', '.join('?' * len(values))}) RETURNING *",
+        values,
     )
     assert row is not None, "INSERT ... RETURNING returns the new row"
     return _comment(row)
+
+
+_INSERT_COLUMNS = (
+    "post_id, parent_id, status, author_name, author_email, author_website, title, body_source, body_html,"
+    " sanitizer_version, created_at, source_key, reasons, client_hash, commenter_token, updated_at, revision"
+)
+
+
+def _insert_values(comment: CommentInput) -> tuple[Any, ...]:
+    return (
+        comment.post_id,
+        comment.parent_id,
+        str(comment.status),
+        comment.author_name,
+        comment.author_email,
+        comment.author_website,
+        comment.title,
+        comment.body_source,
+        comment.body_html,
+        comment.sanitizer_version,
+        to_timestamp(comment.created_at),
+        comment.source_key,
+        json.dumps(list(comment.reasons)),
+        comment.client_hash,
+        comment.commenter_token,
+        to_timestamp(comment.updated_at) if comment.updated_at else None,
+        # Given here, so migration 0008's insert trigger (for writers that leave it 0) has no second
+        # write of the row to make.
+        1 + secrets.randbits(62),
+    )
 
 
 async def update_comment_text(
@@ -172,15 +181,6 @@ async def list_for_rerender(conn: Connection, after_id: int, limit: int) -> list
     return [(int(r[0]), str(r[1])) for r in rows]
 
 
-async def count_by_client_since(conn: Connection, client_hash: str, since: datetime) -> int:
-    """Return how many comments one client has posted since ``since``."""
-    value = await conn.fetch_value(
-        "SELECT count(*) FROM comments WHERE client_hash = ? AND created_at >= ?",
-        (client_hash, to_timestamp(since)),
-    )
-    return int(value)
-
-
 async def has_replies(conn: Connection, comment_id: int) -> bool:
     """Tell whether any comment (in any state but trash) answers ``comment_id``."""
     value = await conn.fetch_value(
@@ -302,31 +302,112 @@ async def add_block(tx: Connection, kind: str, value: str, now: datetime) -> Non
 
 
 @dataclass(frozen=True, slots=True)
+class Submission:
+    """A reader's new comment as the rules look it up: who, where, what, and the limits on them."""
+
+    post_id: int
+    body_source: str
+    author_name: str
+    email: str
+    client_hash: str
+    token_hash: str
+    parent_id: int | None  # the approved comment of this post it answers
+    flood_since: datetime | None  # the client's last comment must be older (None: no such rule)
+    hour_since: datetime
+    hourly_limit: int  # the most comments from one client since hour_since (0: no limit)
+
+    def params(self) -> dict[str, Any]:
+        """Return the named parameters of the statements below."""
+        return {
+            "post": self.post_id,
+            "body": self.body_source,
+            "name": self.author_name,
+            "email": self.email.casefold(),
+            "client": self.client_hash,
+            "token": self.token_hash,
+            "parent": self.parent_id,
+            "flood_since": None if self.flood_since is None else to_timestamp(self.flood_since),
+            "hour_since": to_timestamp(self.hour_since),
+            "hourly_limit": self.hourly_limit,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class SubmissionFacts:
     """What the rules need to know about a new comment's author and text, read in one statement."""
 
     blocked: str | None  # why the commenter is on the block list
     duplicate: bool  # the same text from the same person is already on the post
     trusted: bool  # the returning-commenter token is trusted
+    flooding: bool  # the client's last comment is more recent than flood_since
+    over_hourly_limit: bool
+    parent_missing: bool  # it answers a comment that is not an approved one of the post
 
 
-async def submission_facts(
-    conn: Connection, post_id: int, body_source: str, email: str, client_hash: str, author_name: str,
-    token_hash: str,
-) -> SubmissionFacts:  # fmt: skip
-    """Return the block-list entry, an earlier copy of the text and the token's trust, in one trip."""
+# The conditions a new comment must meet, read first as facts (so a refusal can say which) and then
+# written into the insert itself, so that a comment that raced this one in between still counts.
+_DUPLICATE = (
+    # substr(body_source, -40) as migration 0009's index has it, so that the index finds the copies;
+    # the unary + keeps SQLite from putting :body for body_source inside it (then no index matches).
+    "EXISTS (SELECT 1 FROM comments WHERE post_id = :post AND substr(body_source, -40) = substr(:body, -40)"
+    " AND +body_source = :body AND status <> 'trash'"
+    " AND (client_hash = :client OR lower(author_name) = lower(:name)))"
+)
+_FLOODING = (
+    ":flood_since IS NOT NULL"
+    " AND EXISTS (SELECT 1 FROM comments WHERE client_hash = :client AND created_at >= :flood_since)"
+)
+# Counting at most hourly_limit rows (none when there is no limit: SQLite computes a subquery even
+# where the AND before it is false).
+_OVER_HOURLY_LIMIT = (
+    ":hourly_limit > 0 AND (SELECT count(*) FROM (SELECT 1 FROM comments WHERE client_hash = :client"
+    " AND created_at >= :hour_since LIMIT :hourly_limit)) >= :hourly_limit"
+)
+_PARENT_MISSING = (
+    ":parent IS NOT NULL AND NOT EXISTS"
+    " (SELECT 1 FROM comments WHERE id = :parent AND post_id = :post AND status = 'approved')"
+)
+_HELD_BACK = f"({_DUPLICATE}) OR ({_FLOODING}) OR ({_OVER_HOURLY_LIMIT}) OR ({_PARENT_MISSING})"
+
+
+async def submission_facts(conn: Connection, submission: Submission) -> SubmissionFacts:
+    """Return the block list's entry, an earlier copy, the token's trust and the limits, in one trip."""
     row = await conn.fetch_one(
         "SELECT (SELECT kind FROM blocked_commenters"
         "        WHERE (kind = 'email' AND value = :email) OR (kind = 'client' AND value = :client) LIMIT 1),"
-        " EXISTS (SELECT 1 FROM comments WHERE post_id = :post AND body_source = :body AND status <> 'trash'"
-        "         AND (client_hash = :client OR lower(author_name) = lower(:name))),"
-        " :token <> '' AND EXISTS (SELECT 1 FROM trusted_commenters WHERE token_hash = :token)",
-        {"email": email.casefold(), "client": client_hash, "post": post_id, "body": body_source,
-         "name": author_name, "token": token_hash},
+        f" {_DUPLICATE},"
+        " :token <> '' AND EXISTS (SELECT 1 FROM trusted_commenters WHERE token_hash = :token),"
+        f" {_FLOODING}, {_OVER_HOURLY_LIMIT}, {_PARENT_MISSING}",
+        submission.params(),
     )  # fmt: skip
     assert row is not None, "a SELECT without FROM returns one row"
     blocked = None if row[0] is None else f"blocked commenter ({row[0]})"
-    return SubmissionFacts(blocked=blocked, duplicate=bool(row[1]), trusted=bool(row[2]))
+    return SubmissionFacts(
+        blocked=blocked,
+        duplicate=bool(row[1]),
+        trusted=bool(row[2]),
+        flooding=bool(row[3]),
+        over_hourly_limit=bool(row[4]),
+        parent_missing=bool(row[5]),
+    )
+
+
+async def insert_submitted_comment(
+    db: Database, submission: Submission, comment: CommentInput
+) -> Comment | None:
+    """Store a reader's new comment unless the conditions of :func:`submission_facts` now hold it back.
+
+    One statement, its own transaction (:meth:`Database.write_one`): the conditions and the insert
+    are one atomic step. Return None when a condition held it back (a comment that came in since
+    the facts were read).
+    """
+    values = _insert_values(comment)
+    row = await db.write_one(
+        f"INSERT INTO comments ({_INSERT_COLUMNS}) SELECT {', '.join(f':v{i}' for i in range(len(values)))}"
+        f" WHERE NOT ({_HELD_BACK}) RETURNING *",
+        {**submission.params(), **{f"v{i}": value for i, value in enumerate(values)}},
+    )
+    return None if row is None else _comment(row)
 
 
 async def daily_counts(conn: Connection, since: datetime) -> list[tuple[str, str, int]]:

@@ -132,6 +132,17 @@ class Database:
                 raise
             await self._writer.commit()
 
+    async def write_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """Run one writing statement as its own transaction and return its first row, or None.
+
+        SQLite makes a single statement atomic and durable by itself: without BEGIN and COMMIT the
+        write lock is held for one trip to the database thread instead of three, and that lock is
+        what sets how many comments a second can be stored.
+        """
+        assert self._writer is not None, "Database.open() was not called"
+        async with self._write_lock:
+            return await Connection(self._writer).fetch_one(sql, params)
+
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
