@@ -327,7 +327,8 @@ def test_a_comment_on_a_post_with_thousands_reads_only_the_copies_of_its_text(
             with closing(sqlite3.connect(path)) as conn, conn:  # 3,000 comments, all alike but the end
                 conn.executemany(
                     "INSERT INTO comments (post_id, status, author_name, body_source, body_html,"
-                    " sanitizer_version, created_at, client_hash) VALUES (?, 'approved', 'Ann', ?, '', 1, ?, ?)",
+                    " sanitizer_version, created_at, client_hash)"
+                    " VALUES (?, 'approved', 'Ann', ?, '', 1, ?, ?)",
                     [
                         (post_id, f"Thank you for this, it helped. Number {n}", when, "c" * 32)
                         for n in range(3000)
