@@ -78,6 +78,29 @@ def test_the_durability_setting_reaches_every_connection(
     assert len(levels) >= 6 and set(levels) == {synchronous}, levels
 
 
+@pytest.mark.parametrize("write", ["write_one", "transaction"])
+def test_a_write_after_a_transaction_left_open_is_committed(tmp_path: Path, write: str) -> None:
+    """A transaction cut off between statements (a task cancelled while its COMMIT ran) is rolled back
+    before the next write, which would otherwise join it and never be committed."""
+    path = tmp_path / "site.db"
+
+    async def scenario() -> None:
+        async with Database.connected(path) as db:
+            raw = db._writer  # what such a cut-off transaction leaves on the writer
+            assert raw is not None
+            await raw.execute("BEGIN IMMEDIATE")
+            await raw.execute("INSERT INTO tags (slug, name) VALUES ('cut-off', 'Cut off')")
+            if write == "write_one":
+                await db.write_one("INSERT INTO tags (slug, name) VALUES ('next', 'Next') RETURNING id")
+            else:
+                async with db.transaction() as tx:
+                    await tx.execute("INSERT INTO tags (slug, name) VALUES ('next', 'Next')")
+
+    asyncio.run(scenario())
+    with closing(sqlite3.connect(path)) as conn:  # another connection: only what was committed
+        assert [r[0] for r in conn.execute("SELECT slug FROM tags")] == ["next"]
+
+
 def test_an_unknown_durability_is_refused_with_the_choices(tmp_path: Path) -> None:
     write_config(tmp_path / "site", '[server]\ndurability = "paranoid"\n')
     with pytest.raises(SettingsError, match="durability.*must be 'normal' or 'full'"):

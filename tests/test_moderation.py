@@ -15,6 +15,7 @@ from pebbleblog.errors import CommentRefused
 from pebbleblog.models import CommentStatus
 from pebbleblog.settings import CommentsSection, Settings
 from pebbleblog.storage import Database
+from pebbleblog.storage import comments as comment_store
 from pebbleblog.storage import posts as post_store
 
 from .conftest import NOW, draft
@@ -255,6 +256,30 @@ async def test_two_comments_sent_at_once_still_meet_the_rules(
     refused = [r for r in results if isinstance(r, CommentRefused)]
     assert len(refused) == 1 and message in str(refused[0]), results
     assert await db.reader.fetch_value("SELECT count(*) FROM comments") == 1
+
+
+@pytest.mark.anyio
+async def test_a_block_made_while_a_comment_is_judged_still_makes_it_spam(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner blocks the reader between the rules' read and the insert: the insert notices."""
+    post = await _post(db)
+    read = comment_store.submission_facts
+    reads = 0
+
+    async def read_then_block(conn, submission):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        facts = await read(conn, submission)
+        if reads == 1:
+            async with db.transaction() as tx:
+                await comment_store.add_block(tx, "client", CLIENT.client_hash, NOW)
+        return facts
+
+    monkeypatch.setattr(comment_store, "submission_facts", read_then_block)
+    comment = await moderation.submit(db, settings, post, GOOD, CLIENT, NOW)
+    assert (comment.status, reads) == (CommentStatus.SPAM, 2)
+    assert comment.reasons == ("blocked commenter (client)",)
 
 
 @pytest.mark.anyio

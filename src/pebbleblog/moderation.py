@@ -54,38 +54,40 @@ async def submit(
         hour_since=now - timedelta(hours=1),
         hourly_limit=rules.hourly_limit,
     )
-    # Read from the last commit, outside the write lock; the insert checks the limits again itself.
-    facts = await store.submission_facts(db.reader, submission)
-    _refuse_held_back(facts, rules)
-    decision = decide(draft, body_html, client, rules, trusted=facts.trusted)
-    if facts.blocked:
-        decision = Decision(CommentStatus.SPAM, [facts.blocked])
-    comment = await store.insert_submitted_comment(
-        db,
-        submission,
-        CommentInput(
-            post_id=post.id,
-            parent_id=submission.parent_id,
-            author_name=draft.name,
-            author_email=draft.email,
-            author_website=draft.website,
-            title=draft.title,
-            body_source=draft.body,
-            body_html=body_html,
-            sanitizer_version=COMMENT_SANITIZER_VERSION,
-            status=decision.status,
-            created_at=now,
-            reasons=tuple(decision.reasons),
-            client_hash=client.client_hash,
-            commenter_token=client.token_hash,
-        ),
-    )
-    if comment is None:  # something changed since the facts were read: say what, as above
-        _refuse_held_back(await store.submission_facts(db.reader, submission), rules)
-        raise CommentRefused(
-            "This comment could not be stored just now. Please press Post again.", status_code=409
+    # Read from the last commit, outside the write lock; the insert checks it all again itself, and
+    # a second round reads the facts again if they changed in between.
+    for _ in range(2):
+        facts = await store.submission_facts(db.reader, submission)
+        _refuse_held_back(facts, rules)
+        decision = decide(draft, body_html, client, rules, trusted=facts.trusted)
+        if facts.blocked:
+            decision = Decision(CommentStatus.SPAM, [facts.blocked])
+        comment = await store.insert_submitted_comment(
+            db,
+            submission,
+            facts,
+            CommentInput(
+                post_id=post.id,
+                parent_id=submission.parent_id,
+                author_name=draft.name,
+                author_email=draft.email,
+                author_website=draft.website,
+                title=draft.title,
+                body_source=draft.body,
+                body_html=body_html,
+                sanitizer_version=COMMENT_SANITIZER_VERSION,
+                status=decision.status,
+                created_at=now,
+                reasons=tuple(decision.reasons),
+                client_hash=client.client_hash,
+                commenter_token=client.token_hash,
+            ),
         )
-    return comment
+        if comment is not None:
+            return comment
+    raise CommentRefused(
+        "This comment could not be stored just now. Please press Post again.", status_code=409
+    )
 
 
 async def list_comments(db: Database, status: CommentStatus, limit: int = 100) -> list[Comment]:

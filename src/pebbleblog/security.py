@@ -160,7 +160,7 @@ _PLAIN_COOKIE_VALUE = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]+")
 
 def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
     """Set a cookie HttpOnly, SameSite=Lax, Secure over HTTPS, scoped to the site's path."""
-    secure = request.scope["scheme"] == "https"
+    secure = request.scope.get("scheme", "http") == "https"
     path = _cookie_path(request)
     if _PLAIN_COOKIE_VALUE.fullmatch(value):
         # What Starlette's set_cookie writes, without building a SimpleCookie (a third of a POST's
@@ -188,7 +188,7 @@ def delete_cookie(response: Response, request: Request, name: str) -> None:
         path=_cookie_path(request),
         httponly=True,
         samesite="lax",
-        secure=request.scope["scheme"] == "https",
+        secure=request.scope.get("scheme", "http") == "https",
     )
 
 
@@ -223,7 +223,8 @@ def check_same_origin(request: Request) -> None:
 def _is_own_origin(request: Request, origin: str) -> bool:
     # The Host header as the browser sent it matches first; parsing the URL is for the rest (a
     # default port written out, letters in another case).
-    if origin == f"{request.scope['scheme']}://{request.headers.get('host')}":
+    host = request.headers.get("host")
+    if host is not None and origin == f"{request.scope.get('scheme', 'http')}://{host}":
         return True
     return origin == _own_origin(request)
 

@@ -368,15 +368,18 @@ _PARENT_MISSING = (
     " (SELECT 1 FROM comments WHERE id = :parent AND post_id = :post AND status = 'approved')"
 )
 _HELD_BACK = f"({_DUPLICATE}) OR ({_FLOODING}) OR ({_OVER_HOURLY_LIMIT}) OR ({_PARENT_MISSING})"
+# What the decision was made on: the insert also checks these have not changed since.
+_BLOCKED = (
+    "(SELECT kind FROM blocked_commenters"
+    " WHERE (kind = 'email' AND value = :email) OR (kind = 'client' AND value = :client) LIMIT 1)"
+)
+_TRUSTED = ":token <> '' AND EXISTS (SELECT 1 FROM trusted_commenters WHERE token_hash = :token)"
 
 
 async def submission_facts(conn: Connection, submission: Submission) -> SubmissionFacts:
     """Return the block list's entry, an earlier copy, the token's trust and the limits, in one trip."""
     row = await conn.fetch_one(
-        "SELECT (SELECT kind FROM blocked_commenters"
-        "        WHERE (kind = 'email' AND value = :email) OR (kind = 'client' AND value = :client) LIMIT 1),"
-        f" {_DUPLICATE},"
-        " :token <> '' AND EXISTS (SELECT 1 FROM trusted_commenters WHERE token_hash = :token),"
+        f"SELECT {_BLOCKED}, {_DUPLICATE}, {_TRUSTED},"
         f" {_FLOODING}, {_OVER_HOURLY_LIMIT}, {_PARENT_MISSING}",
         submission.params(),
     )  # fmt: skip
@@ -393,19 +396,25 @@ async def submission_facts(conn: Connection, submission: Submission) -> Submissi
 
 
 async def insert_submitted_comment(
-    db: Database, submission: Submission, comment: CommentInput
+    db: Database, submission: Submission, facts: SubmissionFacts, comment: CommentInput
 ) -> Comment | None:
     """Store a reader's new comment unless the conditions of :func:`submission_facts` now hold it back.
 
     One statement, its own transaction (:meth:`Database.write_one`): the conditions and the insert
-    are one atomic step. Return None when a condition held it back (a comment that came in since
-    the facts were read).
+    are one atomic step. Return None when a condition held it back, or when the block list or the
+    token's trust, which its status was decided on, changed since ``facts`` were read.
     """
     values = _insert_values(comment)
     row = await db.write_one(
         f"INSERT INTO comments ({_INSERT_COLUMNS}) SELECT {', '.join(f':v{i}' for i in range(len(values)))}"
-        f" WHERE NOT ({_HELD_BACK}) RETURNING *",
-        {**submission.params(), **{f"v{i}": value for i, value in enumerate(values)}},
+        f" WHERE NOT ({_HELD_BACK}) AND ({_BLOCKED} IS NOT NULL) = :was_blocked"
+        f" AND ({_TRUSTED}) = :was_trusted RETURNING *",
+        {
+            **submission.params(),
+            "was_blocked": facts.blocked is not None,
+            "was_trusted": facts.trusted,
+            **{f"v{i}": value for i, value in enumerate(values)},
+        },
     )
     return None if row is None else _comment(row)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ import aiosqlite
 
 from pebbleblog.storage import migrations
 
+log = logging.getLogger(__name__)
 Params = Sequence[Any] | dict[str, Any]
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 BUSY_TIMEOUT_MS = 10_000
@@ -124,13 +126,14 @@ class Database:
         """Hold the single writer inside BEGIN IMMEDIATE; commit on success, roll back on error."""
         assert self._writer is not None, "Database.open() was not called"
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            await self._end_stale_transaction()
             try:
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield Connection(self._writer)
+                await self._writer.commit()
             except BaseException:
-                await self._writer.rollback()
+                await self._writer.rollback()  # nothing to undo if BEGIN itself failed
                 raise
-            await self._writer.commit()
 
     async def write_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """Run one writing statement as its own transaction and return its first row, or None.
@@ -141,7 +144,17 @@ class Database:
         """
         assert self._writer is not None, "Database.open() was not called"
         async with self._write_lock:
+            await self._end_stale_transaction()
             return await Connection(self._writer).fetch_one(sql, params)
+
+    async def _end_stale_transaction(self) -> None:
+        # A transaction cut off between its statements (its task cancelled while a statement ran on
+        # the database thread) can leave the writer inside it; a statement run now would join it and
+        # never be committed.
+        assert self._writer is not None, "Database.open() was not called"
+        if self._writer.in_transaction:
+            log.warning("rolling back a transaction left open on the writer")
+            await self._writer.rollback()
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
