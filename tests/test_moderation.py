@@ -267,10 +267,10 @@ async def test_a_block_made_while_a_comment_is_judged_still_makes_it_spam(
     read = comment_store.submission_facts
     reads = 0
 
-    async def read_then_block(conn, submission):  # type: ignore[no-untyped-def]
+    async def read_then_block(conn, comment, limits):  # type: ignore[no-untyped-def]
         nonlocal reads
         reads += 1
-        facts = await read(conn, submission)
+        facts = await read(conn, comment, limits)
         if reads == 1:
             async with db.transaction() as tx:
                 await comment_store.add_block(tx, "client", CLIENT.client_hash, NOW)

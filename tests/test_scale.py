@@ -315,6 +315,7 @@ def test_a_comment_on_a_post_with_thousands_reads_only_the_copies_of_its_text(
 ) -> None:
     """The duplicate check (and the insert's own) finds earlier copies by index, not by reading the post."""
     from pebbleblog.blog import create_post
+    from pebbleblog.models import CommentInput, CommentStatus
     from pebbleblog.storage import comments as comment_store
 
     path = tmp_path / "site.db"
@@ -334,20 +335,19 @@ def test_a_comment_on_a_post_with_thousands_reads_only_the_copies_of_its_text(
                         for n in range(3000)
                     ],
                 )
-            submission = comment_store.Submission(
-                post_id,
-                "Thank you for this, it helped. Number 1234",
-                "Ann",
-                "",
-                "c" * 32,
-                "",
-                None,
-                None,
-                NOW,
-                0,
+            comment = CommentInput(
+                post_id=post_id,
+                author_name="Ann",
+                body_source="Thank you for this, it helped. Number 1234",
+                body_html="",
+                sanitizer_version=1,
+                status=CommentStatus.PENDING,
+                created_at=NOW,
+                client_hash="c" * 32,
             )
+            limits = comment_store.SubmissionLimits(flood_since=None, hour_since=NOW, hourly_limit=0)
             recorded.clear()
-            return (await comment_store.submission_facts(db.reader, submission)).duplicate
+            return (await comment_store.submission_facts(db.reader, comment, limits)).duplicate
 
     assert anyio.run(facts_of_a_new_comment) is True
     [(sql, params)] = recorded

@@ -7,7 +7,7 @@ themselves live in :mod:`pebbleblog.comment_rules`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from pebbleblog.comment_rules import (
@@ -42,14 +42,22 @@ async def submit(
     if errors:
         raise CommentRefused("Please correct the fields marked below.", status_code=400, fields=errors)
     body_html = render_comment(draft.body)
-    submission = store.Submission(
+    comment = CommentInput(
         post_id=post.id,
-        body_source=draft.body,
-        author_name=draft.name,
-        email=draft.email,
-        client_hash=client.client_hash,
-        token_hash=client.token_hash,
         parent_id=int(draft.parent) if draft.parent else None,
+        author_name=draft.name,
+        author_email=draft.email,
+        author_website=draft.website,
+        title=draft.title,
+        body_source=draft.body,
+        body_html=body_html,
+        sanitizer_version=COMMENT_SANITIZER_VERSION,
+        status=CommentStatus.PENDING,  # until the rules decide, below
+        created_at=now,
+        client_hash=client.client_hash,
+        commenter_token=client.token_hash,
+    )
+    limits = store.SubmissionLimits(
         flood_since=now - timedelta(seconds=rules.flood_seconds) if rules.flood_seconds else None,
         hour_since=now - timedelta(hours=1),
         hourly_limit=rules.hourly_limit,
@@ -57,34 +65,15 @@ async def submit(
     # Read from the last commit, outside the write lock; the insert checks it all again itself, and
     # a second round reads the facts again if they changed in between.
     for _ in range(2):
-        facts = await store.submission_facts(db.reader, submission)
+        facts = await store.submission_facts(db.reader, comment, limits)
         _refuse_held_back(facts, rules)
         decision = decide(draft, body_html, client, rules, trusted=facts.trusted)
         if facts.blocked:
             decision = Decision(CommentStatus.SPAM, [facts.blocked])
-        comment = await store.insert_submitted_comment(
-            db,
-            submission,
-            facts,
-            CommentInput(
-                post_id=post.id,
-                parent_id=submission.parent_id,
-                author_name=draft.name,
-                author_email=draft.email,
-                author_website=draft.website,
-                title=draft.title,
-                body_source=draft.body,
-                body_html=body_html,
-                sanitizer_version=COMMENT_SANITIZER_VERSION,
-                status=decision.status,
-                created_at=now,
-                reasons=tuple(decision.reasons),
-                client_hash=client.client_hash,
-                commenter_token=client.token_hash,
-            ),
-        )
-        if comment is not None:
-            return comment
+        decided = replace(comment, status=decision.status, reasons=tuple(decision.reasons))
+        stored = await store.insert_submitted_comment(db, decided, limits, facts)
+        if stored is not None:
+            return stored
     raise CommentRefused(
         "This comment could not be stored just now. Please press Post again.", status_code=409
     )

@@ -160,7 +160,7 @@ _PLAIN_COOKIE_VALUE = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]+")
 
 def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
     """Set a cookie HttpOnly, SameSite=Lax, Secure over HTTPS, scoped to the site's path."""
-    secure = request.scope.get("scheme", "http") == "https"
+    secure = _is_https(request)
     path = _cookie_path(request)
     if _PLAIN_COOKIE_VALUE.fullmatch(value):
         # What Starlette's set_cookie writes, without building a SimpleCookie (a third of a POST's
@@ -188,7 +188,7 @@ def delete_cookie(response: Response, request: Request, name: str) -> None:
         path=_cookie_path(request),
         httponly=True,
         samesite="lax",
-        secure=request.scope.get("scheme", "http") == "https",
+        secure=_is_https(request),
     )
 
 
@@ -234,6 +234,10 @@ def _own_origin(request: Request) -> str:
     default = {"http": 80, "https": 443}.get(url.scheme)
     port = f":{url.port}" if url.port and url.port != default else ""
     return f"{url.scheme}://{url.hostname}{port}"
+
+
+def _is_https(request: Request) -> bool:
+    return bool(request.scope.get("scheme", "http") == "https")
 
 
 def _cookie_path(request: Request) -> str:

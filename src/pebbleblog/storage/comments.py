@@ -302,34 +302,28 @@ async def add_block(tx: Connection, kind: str, value: str, now: datetime) -> Non
 
 
 @dataclass(frozen=True, slots=True)
-class Submission:
-    """A reader's new comment as the rules look it up: who, where, what, and the limits on them."""
+class SubmissionLimits:
+    """How often one client may post: the moments its earlier comments are counted from."""
 
-    post_id: int
-    body_source: str
-    author_name: str
-    email: str
-    client_hash: str
-    token_hash: str
-    parent_id: int | None  # the approved comment of this post it answers
     flood_since: datetime | None  # the client's last comment must be older (None: no such rule)
     hour_since: datetime
     hourly_limit: int  # the most comments from one client since hour_since (0: no limit)
 
-    def params(self) -> dict[str, Any]:
-        """Return the named parameters of the statements below."""
-        return {
-            "post": self.post_id,
-            "body": self.body_source,
-            "name": self.author_name,
-            "email": self.email.casefold(),
-            "client": self.client_hash,
-            "token": self.token_hash,
-            "parent": self.parent_id,
-            "flood_since": None if self.flood_since is None else to_timestamp(self.flood_since),
-            "hour_since": to_timestamp(self.hour_since),
-            "hourly_limit": self.hourly_limit,
-        }
+
+def _submission_params(comment: CommentInput, limits: SubmissionLimits) -> dict[str, Any]:
+    """Return the named parameters of the statements below."""
+    return {
+        "post": comment.post_id,
+        "body": comment.body_source,
+        "name": comment.author_name,
+        "email": comment.author_email.casefold(),
+        "client": comment.client_hash,
+        "token": comment.commenter_token,
+        "parent": comment.parent_id,
+        "flood_since": None if limits.flood_since is None else to_timestamp(limits.flood_since),
+        "hour_since": to_timestamp(limits.hour_since),
+        "hourly_limit": limits.hourly_limit,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,12 +370,14 @@ _BLOCKED = (
 _TRUSTED = ":token <> '' AND EXISTS (SELECT 1 FROM trusted_commenters WHERE token_hash = :token)"
 
 
-async def submission_facts(conn: Connection, submission: Submission) -> SubmissionFacts:
+async def submission_facts(
+    conn: Connection, comment: CommentInput, limits: SubmissionLimits
+) -> SubmissionFacts:
     """Return the block list's entry, an earlier copy, the token's trust and the limits, in one trip."""
     row = await conn.fetch_one(
         f"SELECT {_BLOCKED}, {_DUPLICATE}, {_TRUSTED},"
         f" {_FLOODING}, {_OVER_HOURLY_LIMIT}, {_PARENT_MISSING}",
-        submission.params(),
+        _submission_params(comment, limits),
     )  # fmt: skip
     assert row is not None, "a SELECT without FROM returns one row"
     blocked = None if row[0] is None else f"blocked commenter ({row[0]})"
@@ -396,7 +392,7 @@ async def submission_facts(conn: Connection, submission: Submission) -> Submissi
 
 
 async def insert_submitted_comment(
-    db: Database, submission: Submission, facts: SubmissionFacts, comment: CommentInput
+    db: Database, comment: CommentInput, limits: SubmissionLimits, facts: SubmissionFacts
 ) -> Comment | None:
     """Store a reader's new comment unless the conditions of :func:`submission_facts` now hold it back.
 
@@ -410,7 +406,7 @@ async def insert_submitted_comment(
         f" WHERE NOT ({_HELD_BACK}) AND ({_BLOCKED} IS NOT NULL) = :was_blocked"
         f" AND ({_TRUSTED}) = :was_trusted RETURNING *",
         {
-            **submission.params(),
+            **_submission_params(comment, limits),
             "was_blocked": facts.blocked is not None,
             "was_trusted": facts.trusted,
             **{f"v{i}": value for i, value in enumerate(values)},
