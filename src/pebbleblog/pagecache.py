@@ -6,7 +6,7 @@ owners and readers who carry a pebbleblog cookie (their own pending comment, rem
 message) always get a fresh render.
 
 When it is dropped: every request first asks the :class:`~pebbleblog.storage.changes.ChangeWatch`
-for the change counters (one pragma unless another connection committed). The triggers of
+for the change counters (a look at the WAL index unless something was committed). The triggers of
 migration 0006 bump them on any write a public page shows, so a write made through any worker, the
 CLI or an import empties every worker's cache before its next request. Pages also go when the next
 scheduled post falls due, and after ``MAX_AGE_SECONDS`` at most (time alone changes a little: a

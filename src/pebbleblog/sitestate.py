@@ -3,7 +3,8 @@
 Settings edited in the admin live in the database and override the file's. Each worker keeps the
 effective settings in memory and re-reads them only when the ``settings`` change counter moves, so
 a change made through one worker is seen by every other on its next request. The counters come from
-a :class:`~pebbleblog.storage.changes.ChangeWatch`: one pragma per request unless something changed.
+a :class:`~pebbleblog.storage.changes.ChangeWatch`: a look at the WAL index per request, a query only
+after a commit.
 """
 
 from __future__ import annotations
