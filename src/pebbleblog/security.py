@@ -83,6 +83,9 @@ COOKIE_MAX_AGE = {
 }
 
 
+WORTH_PACKING = 64  # bytes of JSON below which a token is not compressed
+
+
 class _SmallTokenSerializer(URLSafeTimedSerializer):
     """itsdangerous's URL-safe timed tokens, compressed with a small zlib window.
 
@@ -93,6 +96,8 @@ class _SmallTokenSerializer(URLSafeTimedSerializer):
 
     def dump_payload(self, obj: Any) -> bytes:
         json = super(URLSafeSerializerMixin, self).dump_payload(obj)  # the JSON, before the mixin
+        if len(json) < WORTH_PACKING:
+            return base64_encode(json)  # a random id or a few comment ids: deflate would add bytes
         packer = zlib.compressobj(6, zlib.DEFLATED, 9, 1)
         compressed = packer.compress(json) + packer.flush()
         if len(compressed) < len(json) - 1:  # the mixin's rule: a "." marks a compressed payload

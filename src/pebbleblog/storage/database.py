@@ -29,7 +29,8 @@ def to_timestamp(moment: datetime) -> str:
     """Return the stored text form (UTC, second precision) of an aware datetime."""
     assert moment.tzinfo is not None, "timestamps must be timezone-aware"
     utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"  # %Y is not zero-padded before year 1000 on glibc
+    # Fields, not strftime (a few times cheaper; %Y is not zero-padded before year 1000 on glibc).
+    return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
 
 
 def from_timestamp(text: str) -> datetime:
