@@ -83,7 +83,7 @@ COOKIE_MAX_AGE = {
 }
 
 
-WORTH_PACKING = 64  # bytes of JSON below which a token is not compressed
+_WORTH_PACKING = 64  # bytes of JSON below which a token is not compressed
 
 
 class _SmallTokenSerializer(URLSafeTimedSerializer):
@@ -96,7 +96,7 @@ class _SmallTokenSerializer(URLSafeTimedSerializer):
 
     def dump_payload(self, obj: Any) -> bytes:
         json = super(URLSafeSerializerMixin, self).dump_payload(obj)  # the JSON, before the mixin
-        if len(json) < WORTH_PACKING:
+        if len(json) < _WORTH_PACKING:
             return base64_encode(json)  # a random id or a few comment ids: deflate would add bytes
         packer = zlib.compressobj(6, zlib.DEFLATED, 9, 1)
         compressed = packer.compress(json) + packer.flush()

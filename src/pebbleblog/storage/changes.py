@@ -45,13 +45,12 @@ class ChangeWatch:
 
     def counters(self) -> dict[str, int]:
         """Return the current counters: {'content': n, 'settings': m}."""
-        if self._wal_index is not None:
+        if self._wal_index is not None:  # a commit since the last check rewrote the header
             header = self._wal_index[:WAL_INDEX_HEADER_BYTES]
-            if header == self._header_seen:
-                return self._counters  # no commit since the last check
-            # Kept before the read: a commit between the two is seen again at the next check.
-            self._header_seen = header
-            self._read_counters()  # the header says a commit was made: no need to ask the pragma
+            if header != self._header_seen:
+                # Kept before the read: a commit between the two is seen again at the next check.
+                self._header_seen = header
+                self._read_counters()
             return self._counters
         version = self._value("PRAGMA data_version")
         if version != self._version:
