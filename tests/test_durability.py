@@ -47,8 +47,10 @@ CLIENT = Path(__file__).with_name("durability_client.py")
 MARKER = re.compile(r"Durability (m\d+x\d+x[0-9a-f]{32})")
 ALL = migrations.available()
 ATTEMPTS = 2  # kills per long transaction (each is then completed and checked)
-POSTS = 1500  # for the search migration to index: about a second of work
-BATCH = 3000  # pending comments approved at once: about a second of work (600 were, before one-trip queries)
+MAX_ATTEMPTS = 8  # more, until one of them lands inside the transaction
+LONG_ENOUGH = 0.2  # seconds the long transaction must hold the write lock for a kill to aim inside it
+POSTS = 6000  # for the search migration to index (a few tenths of a second of work)
+BATCH = 3000  # pending comments approved at once (a few tenths of a second of work)
 
 
 # -- the [server] durability setting --------------------------------------------------------------
@@ -280,21 +282,48 @@ def _write_locked(path: Path) -> bool:
         return False
 
 
-def _kill_inside_write(command: list[str], database: Path, rng: random.Random) -> bool:
-    """Run ``command``; once it has held the write lock for a while, SIGKILL it at a random moment.
+def _longest_write(command: list[str], database: Path) -> float:
+    """Run ``command`` to its end; return how long (seconds) its longest hold of the write lock lasted."""
+    quiet = subprocess.DEVNULL
+    longest, since = 0.0, None
+    with subprocess.Popen(command, stdout=quiet, stderr=quiet, start_new_session=True) as process:
+        try:
+            deadline = time.monotonic() + 60
+            while process.poll() is None:
+                assert time.monotonic() < deadline, f"{command[3]} did not finish"
+                now = time.monotonic()
+                if _write_locked(database):
+                    since = now if since is None else since
+                    longest = max(longest, now - since)
+                else:
+                    since = None
+                time.sleep(0.005)
+        finally:
+            _kill_group(process)
+    return longest
+
+
+def _kill_inside_write(command: list[str], database: Path, rng: random.Random, longest: float) -> bool:
+    """Run ``command``; once it has held the write lock for a while, SIGKILL it at a random moment
+    within the first half of ``longest`` (what ``_longest_write`` measured for the same work).
 
     Return whether it still held the lock just before the kill (False: it finished first)."""
     quiet = subprocess.DEVNULL
     with subprocess.Popen(command, stdout=quiet, stderr=quiet, start_new_session=True) as process:
         try:
-            held = 0
-            deadline = time.monotonic() + 30
+            held, since = 0, time.monotonic()
+            deadline = since + 30
             while held < 3:  # three polls in a row: the long transaction, not a short one before it
                 assert process.poll() is None, f"{command[3]} ended before it could be killed"
                 assert time.monotonic() < deadline, f"{command[3]} never took the write lock"
-                held = held + 1 if _write_locked(database) else 0
-                time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.25))
+                if _write_locked(database):
+                    since = time.monotonic() if held == 0 else since
+                    held += 1
+                else:
+                    held = 0
+                time.sleep(0.005)
+            kill_at = since + rng.uniform(0.1, 0.5) * longest
+            time.sleep(max(0.0, kill_at - time.monotonic()))
             inside = process.poll() is None and _write_locked(database)
         finally:
             _kill_group(process)
@@ -336,15 +365,22 @@ def test_sigkill_during_a_migration_leaves_the_old_or_the_new_schema(tmp_path: P
         )
     posts = _query(old, "SELECT count(*) FROM posts")[0][0]
 
-    outcomes = []
-    for attempt in range(ATTEMPTS):
-        site = tmp_path / f"site-{attempt}"
+    def prepared(name: str) -> tuple[list[str], Path]:
+        site = tmp_path / name
         write_config(site)
         database = site / "pebbleblog.db"
         copy_file(old, database)
         # Any command opening the database migrates it; `comments` is a harmless one.
-        command = [sys.executable, "-m", "pebbleblog", "comments", str(site)]
-        inside = _kill_inside_write(command, database, rng)
+        return [sys.executable, "-m", "pebbleblog", "comments", str(site)], database
+
+    longest = _longest_write(*prepared("calibration"))
+    assert longest >= LONG_ENOUGH, f"the search migration held the write lock for only {longest:.3f} s"
+    outcomes: list[tuple[bool, int]] = []
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt >= ATTEMPTS and any(inside and version < len(ALL) for inside, version in outcomes):
+            break
+        command, database = prepared(f"site-{attempt}")
+        inside = _kill_inside_write(command, database, rng, longest)
         version = _version(database)
         outcomes.append((inside, version))
         assert _integrity(database) == "ok"
@@ -356,7 +392,7 @@ def test_sigkill_during_a_migration_leaves_the_old_or_the_new_schema(tmp_path: P
         assert _version(database) == len(ALL) and _schema(database) == references[len(ALL)]
         assert _query(database, "SELECT count(*) FROM search_index")[0][0] == posts
         assert _integrity(database) == "ok"
-    print(f"\nmigration kills (inside the transaction, version after): {outcomes}")
+    print(f"\nmigration kills (inside its {longest:.2f} s transaction, version after): {outcomes}")
     assert any(inside and version < len(ALL) for inside, version in outcomes), outcomes
 
 
@@ -385,14 +421,22 @@ def test_sigkill_during_a_bulk_approval_changes_all_or_none(tmp_path: Path) -> N
         return statuses, trusted
 
     none, every = ({"pending": BATCH}, 0), ({"approved": BATCH}, BATCH)
-    outcomes = []
-    for attempt in range(ATTEMPTS):
-        site = tmp_path / f"site-{attempt}"
+
+    def prepared(name: str) -> tuple[list[str], Path]:
+        site = tmp_path / name
         write_config(site)
         database = site / "pebbleblog.db"
         copy_file(base, database)
-        command = [sys.executable, "-m", "pebbleblog", "approve", str(site), *ids]
-        inside = _kill_inside_write(command, database, rng)
+        return [sys.executable, "-m", "pebbleblog", "approve", str(site), *ids], database
+
+    longest = _longest_write(*prepared("calibration"))
+    assert longest >= LONG_ENOUGH, f"the bulk approval held the write lock for only {longest:.3f} s"
+    outcomes: list[tuple[bool, object]] = []
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt >= ATTEMPTS and any(inside and outcome == "none" for inside, outcome in outcomes):
+            break
+        command, database = prepared(f"site-{attempt}")
+        inside = _kill_inside_write(command, database, rng, longest)
         after = state(database)
         outcomes.append((inside, "none" if after == none else "all" if after == every else after))
         assert after in (none, every), f"half-moderated: {after}"
@@ -401,5 +445,5 @@ def test_sigkill_during_a_bulk_approval_changes_all_or_none(tmp_path: Path) -> N
         result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0 or after == every, result.stderr
         assert state(database) == every
-    print(f"\nbulk approval kills (inside the transaction, outcome): {outcomes}")
+    print(f"\nbulk approval kills (inside its {longest:.2f} s transaction, outcome): {outcomes}")
     assert any(inside and outcome == "none" for inside, outcome in outcomes), outcomes
