@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import os
 import sqlite3
 import subprocess
 import sys
@@ -11,8 +14,11 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from pebbleblog.settings import Settings
+from pebbleblog.storage import Database
 from pebbleblog.storage.changes import ChangeWatch
 
+# unix VFS: the locks start at byte 120 of the -shm file, 8 of them, then this one
+WAL_INDEX_DMS_BYTE = 128
 BUMP = "UPDATE change_counters SET counter = counter + 1 WHERE name = ?"
 
 
@@ -76,3 +82,62 @@ def test_a_database_not_in_wal_mode_is_watched_too(tmp_path: Path) -> None:
             assert watch.counters()["content"] == number
     finally:
         watch.close()
+
+
+VICTIM = """
+import sqlite3, sys
+from pathlib import Path
+from pebbleblog.storage.changes import ChangeWatch
+
+path = Path(sys.argv[1])
+reader = sqlite3.connect(path, isolation_level=None)
+reader.execute("SELECT count(*) FROM change_counters").fetchall()
+watch = ChangeWatch(path)
+print(watch.counters()["content"], flush=True)
+sys.stdin.readline()  # meanwhile, another process opens the database and commits
+for _ in range(20):
+    reader.execute("SELECT count(*) FROM change_counters").fetchall()
+print(watch.counters()["content"], flush=True)
+watch.close()
+"""
+
+
+def test_a_watching_process_keeps_its_locks_when_another_opens_the_database(tmp_path: Path) -> None:
+    """A server process (its connections and its watch) survives another process opening the database.
+
+    That one must find the WAL index locked and leave it be; had the watch dropped the process's locks,
+    it would reset the index and the server's next read would crash with SIGBUS."""
+    path = tmp_path / "site.db"
+    asyncio.run(_migrated(path))
+    with subprocess.Popen(
+        [sys.executable, "-c", VICTIM, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as victim:
+        assert victim.stdin is not None and victim.stdout is not None
+        before = int(victim.stdout.readline())
+        # What SQLite checks when it opens a database: is the "dead man switch" byte of the index
+        # locked by a process that has it open? Unlocked, it would reset the index.
+        assert _locked_elsewhere(Path(f"{path}-shm"), WAL_INDEX_DMS_BYTE), "the index looks unused"
+        _bump(path)  # the first connection of this process
+        victim.stdin.write("\n")
+        victim.stdin.flush()
+        after = victim.stdout.readline()
+        assert victim.wait(timeout=30) == 0, f"the watching process died (exit code {victim.returncode})"
+    assert int(after) == before + 1
+
+
+def _locked_elsewhere(path: Path, byte: int) -> bool:
+    descriptor = os.open(path, os.O_RDWR)
+    try:
+        fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
+    except OSError:
+        return True
+    else:
+        fcntl.lockf(descriptor, fcntl.LOCK_UN, 1, byte)
+        return False
+    finally:
+        os.close(descriptor)
+
+
+async def _migrated(path: Path) -> None:
+    async with Database.connected(path, "normal"):
+        pass

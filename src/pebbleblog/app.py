@@ -40,15 +40,17 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.uploads_dir.mkdir(exist_ok=True)
-        async with Database.connected(settings.database_path, settings.server.durability) as db:
-            await load_content(db, settings, now())
-            if await search_index.compact_index(db):  # after a bulk import or load: once
-                log.info("merged the search index's segments")
-            app.state.db = db
-            app.state.site_state.watch = watch = ChangeWatch(settings.database_path)
-            try:
+        watch = None
+        try:
+            async with Database.connected(settings.database_path, settings.server.durability) as db:
+                await load_content(db, settings, now())
+                if await search_index.compact_index(db):  # after a bulk import or load: once
+                    log.info("merged the search index's segments")
+                app.state.db = db
+                app.state.site_state.watch = watch = ChangeWatch(settings.database_path)
                 yield
-            finally:
+        finally:
+            if watch is not None:  # last: closing it lets go of this process's locks on the WAL index
                 watch.close()
 
     app = Starlette(

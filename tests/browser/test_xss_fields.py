@@ -988,7 +988,27 @@ def test_comment_fields_on_admin_screens_feeds_and_mail(
     }
 
     # Each held comment is mailed as plain text; an HTML part, if a mail ever has one, is rendered.
-    messages = inbox.wait(mails_before + len(PAYLOADS), seconds=120)[mails_before:]
+    # The server logs each mail's outcome once the SMTP server has answered; wait for every one.
+    first = min(stored)
+    statuses = site.query("SELECT status, reasons, count(*) FROM comments WHERE id >= ? GROUP BY 1, 2", first)
+    assert all(status == "pending" for status, _, _ in statuses), f"not all held: {statuses}"
+    unlogged_sql = (
+        "SELECT id FROM comments c WHERE id >= ?"
+        " AND NOT EXISTS (SELECT 1 FROM mail_log m WHERE m.comment_id = c.id)"
+    )
+    deadline = time.monotonic() + 120
+    while (unlogged := site.query(unlogged_sql, first)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = site.log_path.read_text(encoding="utf-8", errors="replace")
+    assert not unlogged, (
+        f"no mail logged for comments {unlogged[:10]} (of {first}..), {len(inbox.received) - mails_before}"
+        f" received; answers {corpus.unexpected[:5]}; server log:\n{log[-4000:]}"
+    )
+    problems = site.query(
+        "SELECT comment_id, status, detail FROM mail_log WHERE comment_id >= ? AND status != 'sent'", first
+    )
+    assert not problems, f"{len(problems)} notification(s) not sent: {problems[:5]}"
+    messages = inbox.wait(mails_before + len(PAYLOADS), seconds=10)[mails_before:]
     for message in messages:
         phase.mails += 1
         phase.findings += [f"mail “{message['Subject']}”: {p}" for p in _mail_problems(message)]

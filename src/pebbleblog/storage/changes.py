@@ -14,11 +14,18 @@ other bytes (a commit, or a read torn by a writer halfway through) send the watc
 counters, without the pragma. A server under load spent ~14 µs of CPU per request on the pragma (a
 statement and a read transaction with its shared-memory locks); reading the header, mapped into
 memory as SQLite maps it, costs well under one.
+
+The watch keeps its own descriptor of the index file open until it is closed, and must be closed
+after the process's other connections to the database. Closing any descriptor of a file drops every
+POSIX lock the process holds on it, SQLite's included: had the watch closed its descriptor once the
+map was made, another process opening the database would have found the index unlocked, reset it
+(truncating the file to 3 bytes) and made every worker crash with SIGBUS on its next read.
 """
 
 from __future__ import annotations
 
 import mmap
+import os
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +47,7 @@ class ChangeWatch:
         self._version: int | None = None
         self._counters: dict[str, int] = {}
         self._changed_at = ""
-        self._wal_index = _open_wal_index(path, self._conn)
+        self._index_fd, self._wal_index = _open_wal_index(path, self._conn)
         self._header_seen = b""
 
     def counters(self) -> dict[str, int]:
@@ -81,28 +88,34 @@ class ChangeWatch:
         return None if value is None else from_timestamp(str(value))
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection and the index file: after the process's other connections (see above)."""
         if self._wal_index is not None:
             self._wal_index.close()
             self._wal_index = None
         self._conn.close()
+        if self._index_fd is not None:
+            os.close(self._index_fd)
+            self._index_fd = None
 
     def _value(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         row = self._conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
 
-def _open_wal_index(path: Path, conn: sqlite3.Connection) -> mmap.mmap | None:
-    """Map the header of the database's WAL index, or return None if it has none (not in WAL mode).
+def _open_wal_index(path: Path, conn: sqlite3.Connection) -> tuple[int | None, mmap.mmap | None]:
+    """Open the database's WAL index and map its header; (None, None) if it has none (not in WAL mode).
 
-    SQLite maps the same file; the watch's connection keeps it open from here on, so it is never
-    truncated under the mapping (only the first connection to open a database that no connection has
-    open does that)."""
+    The descriptor is returned even when the map cannot be made: closing it now would drop SQLite's
+    locks on the file (see the module's docstring). SQLite maps the same file; its connections keep
+    it open, so it is never truncated under the map while they hold their locks."""
     if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-        return None
+        return None, None
     conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()  # a read: the index now exists
     try:
-        with open(f"{path}-shm", "rb") as index:
-            return mmap.mmap(index.fileno(), WAL_INDEX_HEADER_BYTES, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # no index file, or one too short to hold a header
-        return None
+        descriptor = os.open(f"{path}-shm", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:  # no index file
+        return None, None
+    try:
+        return descriptor, mmap.mmap(descriptor, WAL_INDEX_HEADER_BYTES, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # one too short to hold a header
+        return descriptor, None
