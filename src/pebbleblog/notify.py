@@ -7,6 +7,7 @@ outcome, per recipient, goes to the mail log, which the admin dashboard shows.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import smtplib
@@ -177,15 +178,21 @@ def _send(mail: MailSection, message: EmailMessage) -> list[Outcome]:
     ]
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Return the process's TLS settings for mail servers: made once, since loading the system's
+    certificate authorities costs tens of milliseconds (an SSLContext may be shared by threads)."""
+    return ssl.create_default_context()
+
+
 def _connect(mail: MailSection, timeout: float = SMTP_TIMEOUT) -> smtplib.SMTP:
-    context = ssl.create_default_context()
     if mail.security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(mail.host, mail.port, timeout=timeout, context=context)
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(mail.host, mail.port, timeout=timeout, context=_tls_context())
     else:
         smtp = smtplib.SMTP(mail.host, mail.port, timeout=timeout)
     try:
         if mail.security == "starttls":
-            smtp.starttls(context=context)
+            smtp.starttls(context=_tls_context())
         if mail.username:
             smtp.login(mail.username, mail.password)
     except BaseException:
