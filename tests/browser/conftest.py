@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -139,7 +140,14 @@ def serve(site_dir: Path, workers: int = 1) -> Iterator[Server]:
     ]
     with (
         open(log_path, "wb") as log,
-        subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=site_dir.parent) as server,
+        # faulthandler: a worker that crashes (SIGSEGV, SIGBUS) leaves its threads' stacks in the log.
+        subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=site_dir.parent,
+            env=os.environ | {"PYTHONFAULTHANDLER": "1"},
+        ) as server,
     ):
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT
