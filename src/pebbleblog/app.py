@@ -25,7 +25,6 @@ from pebbleblog.sitecontent import load_content
 from pebbleblog.sitestate import SiteState, SiteStateMiddleware
 from pebbleblog.storage import Database
 from pebbleblog.storage import search as search_index
-from pebbleblog.storage.changes import ChangeWatch
 from pebbleblog.templating import make_templates
 from pebbleblog.views import errors
 from pebbleblog.views.admin.base import SignInRequired
@@ -40,18 +39,13 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         settings.uploads_dir.mkdir(exist_ok=True)
-        watch = None
-        try:
-            async with Database.connected(settings.database_path, settings.server.durability) as db:
-                await load_content(db, settings, now())
-                if await search_index.compact_index(db):  # after a bulk import or load: once
-                    log.info("merged the search index's segments")
-                app.state.db = db
-                app.state.site_state.watch = watch = ChangeWatch(settings.database_path)
-                yield
-        finally:
-            if watch is not None:  # last: closing it lets go of this process's locks on the WAL index
-                watch.close()
+        async with Database.connected(settings.database_path, settings.server.durability) as db:
+            await load_content(db, settings, now())
+            if await search_index.compact_index(db):  # after a bulk import or load: once
+                log.info("merged the search index's segments")
+            app.state.db = db
+            app.state.site_state.watch = db.watch()
+            yield
 
     app = Starlette(
         routes=build_routes(settings),

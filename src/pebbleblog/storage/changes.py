@@ -15,11 +15,12 @@ counters, without the pragma. A server under load spent ~14 µs of CPU per reque
 statement and a read transaction with its shared-memory locks); reading the header, mapped into
 memory as SQLite maps it, costs well under one.
 
-The watch keeps its own descriptor of the index file open until it is closed, and must be closed
-after the process's other connections to the database. Closing any descriptor of a file drops every
-POSIX lock the process holds on it, SQLite's included: had the watch closed its descriptor once the
-map was made, another process opening the database would have found the index unlocked, reset it
-(truncating the file to 3 bytes) and made every worker crash with SIGBUS on its next read.
+The watch keeps its own descriptor of the index file open until it is closed, which must come
+after the process's other connections to the database (``Database.close`` does so). Closing any
+descriptor of a file drops every POSIX lock the process holds on it, SQLite's included: had the
+watch closed its descriptor once the map was made, another process opening the database would have
+found the index unlocked, reset it (truncating the file to 3 bytes) and made every worker crash
+with SIGBUS on its next read.
 """
 
 from __future__ import annotations

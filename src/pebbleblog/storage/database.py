@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from pebbleblog.storage import migrations
+
+if TYPE_CHECKING:
+    from pebbleblog.storage.changes import ChangeWatch
 
 log = logging.getLogger(__name__)
 Params = Sequence[Any] | dict[str, Any]
@@ -90,6 +93,7 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._watch: ChangeWatch | None = None
 
     async def open(self) -> None:
         """Connect, set the pragmas and apply any pending migrations."""
@@ -99,11 +103,23 @@ class Database:
         self._reader = await self._connect()
 
     async def close(self) -> None:
-        """Close both connections."""
+        """Close both connections, then the change watch (if one was made): closing it last keeps
+        SQLite's locks on the WAL index while any connection of this process is open."""
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = None
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
+    def watch(self) -> ChangeWatch:
+        """Return the watch that notices commits by any process, made on first use."""
+        if self._watch is None:
+            from pebbleblog.storage.changes import ChangeWatch  # noqa: PLC0415 - changes.py imports this module
+
+            self._watch = ChangeWatch(self.path)
+        return self._watch
 
     @classmethod
     @asynccontextmanager
