@@ -37,17 +37,47 @@ class Running:
     log_path: Path
 
     def cpu_seconds(self) -> float:
-        """Return the process's user + system CPU time so far (all its threads)."""
-        text = Path(f"/proc/{self.pid}/stat").read_text()
-        fields = text[text.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15
+        """Return the user + system CPU time so far of the process and its live children (uvicorn's
+        workers, when it runs more than one), all their threads."""
+        return sum(_cpu_seconds(pid) for pid in (self.pid, *_children(self.pid)))
 
     def peak_rss_mb(self) -> float:
-        """Return the process's peak resident memory (VmHWM) in MB."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError(f"no VmHWM in /proc/{self.pid}/status")
+        """Return the peak resident memory (VmHWM) in MB of the largest of the process and its children
+        (uvicorn's workers, when it runs more than one): the figure per worker."""
+        return max(_peak_rss_mb(pid) for pid in (self.pid, *_children(self.pid)))
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:  # a worker gone since it was listed
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:  # a worker gone since it was listed
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
+def _children(pid: int) -> list[int]:
+    """Return the process ids whose parent is ``pid`` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(text[text.rindex(")") + 2 :].split()[1]) == pid:  # ppid: field 4
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _answers_200(url: str) -> bool:
