@@ -268,6 +268,8 @@ def _init(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from pebbleblog.serving import OneWriteProtocol
+
     site_dir: Path = args.site_dir.resolve()
     if not site_dir.is_dir():
         print(
@@ -302,5 +304,6 @@ def _serve(args: argparse.Namespace) -> int:
         # The app applies [server] trusted_proxies itself; uvicorn's own proxy handling would also
         # trust X-Forwarded-For from 127.0.0.1 (its default), whatever the setting says.
         proxy_headers=False,
+        http=OneWriteProtocol,  # httptools, each response's head and body in one write (serving.py)
     )
     return EXIT_OK
