@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 from pebbleblog.models import SearchHit
 from pebbleblog.storage.database import Connection, Database, from_timestamp, to_timestamp
@@ -15,8 +16,7 @@ SNIPPET_TOKENS = 32
 _RANK = "bm25(search_index, 10.0, 1.0)"
 # A post's row is 2 * id, a page's 2 * id + 1: telling them apart by rowid rather than by the kind
 # column spares reading each match's stored text.
-_FROM = (
-    "FROM search_index"
+_VISIBLE = (
     " LEFT JOIN posts p ON search_index.rowid % 2 = 0 AND p.id = search_index.rowid / 2"
     " AND p.status IN ('published', 'scheduled') AND p.published_at <= :now"
     " LEFT JOIN pages g ON search_index.rowid % 2 = 1 AND g.id = search_index.rowid / 2"
@@ -43,36 +43,42 @@ async def search(
     Up to ``most`` matches are ranked by bm25. When more match, the ``most`` most recently written
     are shown, those with the words in their title first: bm25 reads every post that holds each
     word (to weigh the words), so ranking a very common word would cost time in proportion to the
-    size of the site, and such a word says little about relevance anyway. Snippets are made for the
-    page only.
+    size of the site, and such a word says little about relevance anyway. Snippets, slugs and titles
+    are read for the page only.
     """
     params = {"match": match, "now": to_timestamp(now), "most": most + 1}
     try:
-        found = await conn.fetch_all(
-            "SELECT search_index.rowid, coalesce(p.slug, g.slug), coalesce(p.title, g.title), p.published_at"
-            f" {_FROM} ORDER BY search_index.rowid DESC LIMIT :most",
-            params,
-        )
-        by_rowid = {int(r[0]): r for r in found[:most]}
-        lowest = min(by_rowid, default=0)
+        # Rowids alone: at 100,000 posts a common pair's newest 201 visible matches cost 0.32 ms
+        # with their slugs, titles and dates, 0.22 without; the page's ten are read with their snippets.
+        found = [
+            int(r[0])
+            for r in await conn.fetch_all(
+                f"SELECT search_index.rowid FROM search_index {_VISIBLE}"
+                " ORDER BY search_index.rowid DESC LIMIT :most",
+                params,
+            )
+        ]
+        window = set(found[:most])
+        lowest = min(window, default=0)
         if len(found) <= most:
             order = await _rowids(conn, f"ORDER BY {_RANK}, rowid", match, lowest)
         else:
             titled = set(await _rowids(conn, "", f"title : ({match})", lowest))
-            order = sorted(by_rowid, key=lambda rowid: (rowid not in titled, -rowid))
-        page = [by_rowid[rowid] for rowid in order if rowid in by_rowid][offset : offset + limit]
-        snippets = await _snippets(conn, match, [int(r[0]) for r in page])
+            order = sorted(window, key=lambda rowid: (rowid not in titled, -rowid))
+        page = [rowid for rowid in order if rowid in window][offset : offset + limit]
+        rows = await _page_rows(conn, params, page)
     except sqlite3.OperationalError as error:
         raise InvalidSearch(str(error)) from error
     hits = [
         SearchHit(
-            "post" if r[0] % 2 == 0 else "page",
-            str(r[1]),
-            str(r[2]),
-            from_timestamp(r[3]) if r[3] else None,
-            snippets.get(int(r[0]), ""),
+            "post" if rowid % 2 == 0 else "page",
+            str(row[2]),
+            str(row[3]),
+            from_timestamp(row[4]) if row[4] else None,
+            str(row[1]),
         )
-        for r in page
+        for rowid in page
+        if (row := rows.get(rowid)) is not None  # gone (unpublished, deleted) since the first read
     ]
     return hits, len(found)
 
@@ -86,20 +92,23 @@ async def _rowids(conn: Connection, order_by: str, match: str, lowest: int) -> l
     return [int(r[0]) for r in rows]
 
 
-async def _snippets(conn: Connection, match: str, rowids: list[int]) -> dict[int, str]:
+async def _page_rows(conn: Connection, params: dict[str, Any], rowids: list[int]) -> dict[int, sqlite3.Row]:
+    """Return (rowid, snippet, slug, title, published_at) of the page's visible matches, by rowid."""
     if not rowids:
         return {}
     # One pass over the page's span of rowids, the page's rows kept by a test FTS5 does not see
     # (the +): given "rowid IN (...)", FTS5 would run the whole query once per rowid, and a prefix
     # query (massag*) merges every matching word's list of posts each time.
-    marks = ",".join("?" * len(rowids))
+    marks = {f"r{i}": rowid for i, rowid in enumerate(rowids)}
     rows = await conn.fetch_all(
-        f"SELECT rowid, snippet(search_index, 1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS})"
-        " FROM search_index WHERE search_index MATCH ? AND rowid BETWEEN ? AND ?"
-        f" AND +rowid IN ({marks})",
-        [match, min(rowids), max(rowids), *rowids],
+        f"SELECT search_index.rowid,"
+        f" snippet(search_index, 1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}),"
+        " coalesce(p.slug, g.slug), coalesce(p.title, g.title), p.published_at"
+        f" FROM search_index {_VISIBLE} AND search_index.rowid BETWEEN :low AND :high"
+        f" AND +search_index.rowid IN ({', '.join(':' + name for name in marks)})",
+        {"match": params["match"], "now": params["now"], "low": min(rowids), "high": max(rowids), **marks},
     )
-    return {int(r[0]): str(r[1]) for r in rows}
+    return {int(r[0]): r for r in rows}
 
 
 async def segment_count(conn: Connection) -> int:
