@@ -41,6 +41,10 @@ class Running:
         workers, when it runs more than one), all their threads."""
         return sum(_cpu_seconds(pid) for pid in (self.pid, *_children(self.pid)))
 
+    def process_count(self) -> int:
+        """Return how many processes serve: the server itself and its live children."""
+        return 1 + len(_children(self.pid))
+
     def peak_rss_mb(self) -> float:
         """Return the peak resident memory (VmHWM) in MB of the largest of the process and its children
         (uvicorn's workers, when it runs more than one): the figure per worker."""

@@ -80,7 +80,9 @@ def test_two_workers_are_measured_as_the_sum_of_their_processes(results: dict[st
     served = {(e["server"], e["endpoint"]): e for e in results["endpoints"]}
     one, two = served[("pebbleblog", "comment POST")], served[("pebbleblog-2-workers", "comment POST")]
     assert two["cpu_ms_per_request"] > one["cpu_ms_per_request"] / 3
-    assert results["peak_rss_mb"]["pebbleblog-2-workers"] > 10
+    # The supervisor, its two workers (and multiprocessing's resource tracker) against one process.
+    assert results["processes"]["pebbleblog"] == 1
+    assert results["processes"]["pebbleblog-2-workers"] >= 3
 
 
 def test_the_report_has_startup_memory_and_the_first_render(results: dict[str, Any]) -> None:

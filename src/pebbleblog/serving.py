@@ -7,8 +7,9 @@ uvicorn writes a response's status line and headers to the socket as soon as the
 the body's. :class:`OneWriteProtocol` hands uvicorn a transport that holds what is written until the
 event loop's next turn, then passes it on in one ``writelines`` (one ``writev``). A response sent
 in one go (every page pebbleblog renders or keeps) leaves in one system call; one sent in parts (a
-static file read in chunks) goes out a turn of the loop later than it would have, in order.
-Nothing waits longer than that turn, so "100 Continue" and keep-alive timeouts behave as before.
+static file read in chunks) goes out a turn of the loop later than it would have, in order, and
+past 64 KiB held at once. Nothing waits longer than that turn, so "100 Continue" and keep-alive
+timeouts behave as before; a client's half-close (end of its input) sends what is held first.
 
 Only ``pebbleblog serve`` uses it; an app mounted in another server runs on that server's protocol.
 """
@@ -28,6 +29,18 @@ class OneWriteProtocol(HttpToolsProtocol):
         super().connection_made(transport)  # flow control and addresses from the real transport
         self.transport = CoalescingTransport(transport, asyncio.get_running_loop())
 
+    def eof_received(self) -> None:
+        # The client has sent all it will (a half-close: `nc -N`, some health checks): the event
+        # loop closes the real transport on return, so what is held goes out now, before that.
+        if isinstance(self.transport, CoalescingTransport):
+            self.transport.flush()
+        super().eof_received()
+
+
+# Held bytes past this go out at once: a response sent in many parts without yielding to the loop
+# is then paced by the real transport's flow control (pause_writing) instead of held in memory.
+MAX_HELD_BYTES = 64 * 1024
+
 
 class CoalescingTransport(asyncio.Transport):
     """A transport whose writes within one turn of the event loop reach the socket as one."""
@@ -37,11 +50,15 @@ class CoalescingTransport(asyncio.Transport):
         self._transport = transport
         self._loop = loop
         self._held: list[bytes | bytearray | memoryview] = []
+        self._held_bytes = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._held:
             self._loop.call_soon(self.flush)
         self._held.append(data)
+        self._held_bytes += len(data)
+        if self._held_bytes > MAX_HELD_BYTES:
+            self.flush()
 
     def writelines(self, list_of_data: Any) -> None:
         for data in list_of_data:
@@ -49,7 +66,7 @@ class CoalescingTransport(asyncio.Transport):
 
     def flush(self) -> None:
         """Pass what is held to the real transport now (nothing if it is closing)."""
-        held, self._held = self._held, []
+        held, self._held, self._held_bytes = self._held, [], 0
         if held and not self._transport.is_closing():
             self._transport.writelines(held)
 
@@ -58,7 +75,7 @@ class CoalescingTransport(asyncio.Transport):
         self._transport.close()
 
     def abort(self) -> None:
-        self._held = []
+        self._held, self._held_bytes = [], 0
         self._transport.abort()
 
     def is_closing(self) -> bool:
@@ -83,7 +100,7 @@ class CoalescingTransport(asyncio.Transport):
         return self._transport.is_reading()
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(len(data) for data in self._held)
+        return self._transport.get_write_buffer_size() + self._held_bytes
 
     def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         self._transport.set_write_buffer_limits(high, low)
