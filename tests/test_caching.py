@@ -44,3 +44,16 @@ def test_static_files_have_hashed_urls_cached_for_a_year(client: TestClient) -> 
     css = client.get(href)
     assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert client.get("/static/pebbleblog.css").headers["cache-control"] == "no-cache"
+
+
+def test_a_head_request_has_the_get_responses_validators(seed: Seeder, client: TestClient) -> None:
+    seed(posts=[draft("First")])
+    for path in ("/blog/", "/feeds/posts.atom", "/sitemap.xml"):
+        head = client.head(path)  # first, so no kept page answers it: the app and its validators do
+        get = client.get(path)
+        assert head.status_code == 200 and head.content == b"", path
+        assert head.headers["etag"] == get.headers["etag"], path
+        assert head.headers["last-modified"] == get.headers["last-modified"], path
+        assert head.headers["content-length"] == get.headers["content-length"], path
+        again = client.head(path, headers={"if-none-match": get.headers["etag"]})
+        assert again.status_code == 304 and again.content == b"", path

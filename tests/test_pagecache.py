@@ -50,6 +50,24 @@ def test_anonymous_readers_get_the_kept_page_until_the_change_counter_moves(
     assert "Sneaky" in client.get("/posts/original/").text
 
 
+def test_a_head_request_gets_the_kept_pages_headers_and_no_body(
+    seed: Seeder, client: TestClient, settings: Settings
+) -> None:
+    seed(posts=[draft("Original")])
+    assert client.head("/posts/original/").status_code == 200  # nothing kept yet: the app answers
+    kept = client.get("/posts/original/")
+    _retitle_unseen(settings, "A much longer title than before")
+    head = client.head("/posts/original/")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == kept.headers["etag"]  # a fresh render would have another
+    assert head.headers["content-length"] == str(len(kept.content))
+    assert head.headers["content-type"] == kept.headers["content-type"]
+    again = client.head("/posts/original/", headers={"If-None-Match": kept.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    _sql(settings, "UPDATE change_counters SET counter = counter + 1 WHERE name = 'content'")
+    assert client.head("/posts/original/").headers["etag"] != kept.headers["etag"]
+
+
 def test_readers_with_a_site_cookie_always_get_a_fresh_render(
     seed: Seeder, client: TestClient, settings: Settings
 ) -> None:

@@ -51,13 +51,17 @@ def placeholder(index: int) -> bytes:
 
 
 class ConditionalGetMiddleware:
-    """Add an ETag to cacheable GET responses and answer 304 when the browser already has it."""
+    """Add an ETag to cacheable GET (and HEAD) responses and answer 304 when the browser has it.
+
+    A HEAD gets the same ETag and Last-Modified as a GET: Starlette's responses send their whole body
+    to HEAD too (the server drops it), so the tag is made from the same bytes. A response that sends
+    a HEAD less than its Content-Length gets no tag rather than a wrong one."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         start: Message | None = None
@@ -76,7 +80,14 @@ class ConditionalGetMiddleware:
                 return
             body.append(message.get("body", b""))
             if not message.get("more_body", False):
-                await _finish(scope, start, b"".join(body), send)
+                whole = b"".join(body)
+                if scope["method"] == "HEAD" and str(len(whole)) != Headers(raw=start["headers"]).get(
+                    "content-length"
+                ):
+                    await send(start)
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                await _finish(scope, start, whole, send)
 
         await self.app(scope, receive, capture)
 

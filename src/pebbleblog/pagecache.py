@@ -1,7 +1,8 @@
 """An in-process cache of rendered public pages, for readers who are not signed in.
 
 What is cached: a 200 response of a public route (``routes.PAGE_CACHE_ROUTES``) to a GET without
-any of the site's cookies, that sets no cookie and is not marked private or no-store. Signed-in
+any of the site's cookies, that sets no cookie and is not marked private or no-store. A HEAD for a
+kept page gets its headers. Signed-in
 owners and readers who carry a pebbleblog cookie (their own pending comment, remember-me, a flash
 message) always get a fresh render.
 
@@ -37,6 +38,8 @@ MAX_BYTES = 16 * 1024 * 1024
 MAX_AGE_SECONDS = 60.0
 _SKIPPED_HEADERS = {b"content-length", b"date", b"server"}
 _CONDITIONAL = (b"if-none-match", b"if-modified-since")
+# A HEAD is answered from the page a GET kept (a monitor's check costs a lookup, not a render).
+_SERVED_METHODS = frozenset({"GET", "HEAD"})
 
 _Key = tuple[str, bytes, str, str, bytes]  # scheme, host, root path, path, query string
 
@@ -81,7 +84,7 @@ class PageCacheMiddleware:
         self._next_due = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.enabled or scope["type"] != "http" or scope["method"] != "GET":
+        if not self.enabled or scope["type"] != "http" or scope["method"] not in _SERVED_METHODS:
             await self.app(scope, receive, send)
             return
         # One pass over the headers: the site's cookies make a request personal; the host is part
@@ -106,8 +109,10 @@ class PageCacheMiddleware:
         entry = self._entries.get(key)
         if entry is not None and 0.0 <= now - entry.stored_at < MAX_AGE_SECONDS:
             await _replay(entry, scope, send, conditional, now)
-            return
-        await self._fill(scope, receive, send, key, generation)
+        elif scope["method"] == "GET":
+            await self._fill(scope, receive, send, key, generation)
+        else:  # a HEAD that finds nothing kept: answered by the app, and kept by the next GET
+            await self.app(scope, receive, send)
 
     def _check(self, site_state: SiteState, now: float) -> tuple[int, ...]:
         """Empty the cache if the database changed or a scheduled post fell due; return the generation."""
@@ -192,6 +197,6 @@ async def _replay(entry: _Entry, scope: Scope, send: Send, conditional: bool, no
         await send({"type": "http.response.start", "status": 304, "headers": entry.headers})
         await send({"type": "http.response.body", "body": b""})
         return
-    body, headers = entry.for_reader(now)
+    body, headers = entry.for_reader(now)  # a HEAD gets the GET's headers, Content-Length included
     await send({"type": "http.response.start", "status": entry.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
