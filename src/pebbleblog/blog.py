@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 
 from pebbleblog import comment_rules, moderation
 from pebbleblog.content.markdown import (
@@ -32,6 +32,7 @@ from pebbleblog.models import (
     PostSlice,
     PostStatus,
     Tag,
+    parse_utc_text,
 )
 from pebbleblog.settings import Settings
 from pebbleblog.storage import Database, comments, pages, posts, tags
@@ -44,7 +45,6 @@ MAX_PAGE_NUMBER = 1_000_000
 _THREADS: LRU[list[CommentNode]] = LRU(max_entries=256)
 # A place in a post list, as ?before= and ?after= carry it: a post's UTC publication time and id.
 _KEY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)_([0-9]{1,18})")
-_KEY_TIME = "%Y-%m-%dT%H:%M:%SZ"
 # Dates outside these years are refused when content is written, so every month can be archived.
 MIN_YEAR, MAX_YEAR = 1000, 9998
 # Slugs a static page cannot take, because a route already owns that first path segment.
@@ -147,7 +147,7 @@ def parse_key(raw: str, name: str) -> PostKey:
     match = _KEY.fullmatch(raw)
     try:
         if match:
-            return PostKey(datetime.strptime(match[1], _KEY_TIME).replace(tzinfo=UTC), int(match[2]))
+            return PostKey(parse_utc_text(match[1]), int(match[2]))
     except ValueError:
         pass
     raise BadRequest(

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pebbleblog.errors import NotFound
-from pebbleblog.models import Comment, Post
+from pebbleblog.models import Comment, Post, utc_text
 from pebbleblog.settings import Settings
 from pebbleblog.storage import Database, comments, posts, tags
 
@@ -155,7 +155,7 @@ def rss_xml(feed: Feed) -> bytes:
 
 def rfc3339(moment: datetime) -> str:
     """Return an aware datetime as RFC 3339 in UTC ('2024-06-01T12:00:00Z')."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(moment)
 
 
 def rfc822(moment: datetime) -> str:

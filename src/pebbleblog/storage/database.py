@@ -7,12 +7,12 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from pebbleblog.models import parse_utc_text, utc_text
 from pebbleblog.storage import migrations
 
 if TYPE_CHECKING:
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Params = Sequence[Any] | dict[str, Any]
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 BUSY_TIMEOUT_MS = 10_000
 # [server] durability -> PRAGMA synchronous. In WAL mode NORMAL syncs the log only at checkpoints: a
 # commit survives a crash of the process (it is in the operating system's cache) but not
@@ -28,22 +27,9 @@ BUSY_TIMEOUT_MS = 10_000
 SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
 
 
-def to_timestamp(moment: datetime) -> str:
-    """Return the stored text form (UTC, second precision) of an aware datetime."""
-    assert moment.tzinfo is not None, "timestamps must be timezone-aware"
-    utc = moment.astimezone(UTC)
-    # Fields, not strftime (a few times cheaper; %Y is not zero-padded before year 1000 on glibc).
-    return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
-
-
-def from_timestamp(text: str) -> datetime:
-    """Return the aware UTC datetime stored as ``text``."""
-    if len(text) == 20 and text[10] == "T" and text[19] == "Z":  # the stored form: the fast parser
-        try:
-            return datetime.fromisoformat(text)  # 'Z' is UTC; about 30 times cheaper than strptime
-        except ValueError:
-            pass  # let strptime say what is wrong
-    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+# The stored form of a moment is the one text form of pebbleblog.models.
+to_timestamp = utc_text
+from_timestamp = parse_utc_text
 
 
 class Connection:
