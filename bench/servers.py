@@ -51,12 +51,19 @@ class Running:
         return max(_peak_rss_mb(pid) for pid in (self.pid, *_children(self.pid)))
 
 
-def _cpu_seconds(pid: int) -> float:
+def _stat_fields(pid: int) -> list[str] | None:
+    """Return the fields of /proc/PID/stat after the command name (field 3 first), or None if gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:  # a worker gone since it was listed
+    except (FileNotFoundError, ProcessLookupError):  # a process gone since it was listed
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = _stat_fields(pid)
+    if fields is None:
         return 0.0
-    fields = text[text.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15
 
 
@@ -74,13 +81,10 @@ def _peak_rss_mb(pid: int) -> float:
 def _children(pid: int) -> list[int]:
     """Return the process ids whose parent is ``pid`` (read from /proc)."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(text[text.rindex(")") + 2 :].split()[1]) == pid:  # ppid: field 4
-            found.append(int(stat.parent.name))
+    for entry in Path("/proc").glob("[0-9]*"):
+        fields = _stat_fields(int(entry.name))
+        if fields is not None and int(fields[1]) == pid:  # ppid: field 4
+            found.append(int(entry.name))
     return found
 
 

@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pebbleblog.storage.database import from_timestamp, to_timestamp
+from pebbleblog.models import parse_utc_text, utc_text
 
 WATCH_BUSY_TIMEOUT_MS = 1_000
 WAL_INDEX_HEADER_BYTES = 48  # the first copy of the WAL-index header, the one a commit writes last
@@ -76,17 +76,17 @@ class ChangeWatch:
         self.counters()
         due = self._value(
             "SELECT max(published_at) FROM posts WHERE status <> 'draft' AND published_at <= ?",
-            (to_timestamp(now),),
+            (utc_text(now),),
         )
-        return from_timestamp(max(self._changed_at, str(due or ""), "1970-01-01T00:00:00Z"))
+        return parse_utc_text(max(self._changed_at, str(due or ""), "1970-01-01T00:00:00Z"))
 
     def next_scheduled(self, now: datetime) -> datetime | None:
         """Return when the next scheduled post falls due, or None."""
         value = self._value(
             "SELECT min(published_at) FROM posts WHERE status <> 'draft' AND published_at > ?",
-            (to_timestamp(now),),
+            (utc_text(now),),
         )
-        return None if value is None else from_timestamp(str(value))
+        return None if value is None else parse_utc_text(str(value))
 
     def close(self) -> None:
         """Close the connection and the index file: after the process's other connections (see above)."""

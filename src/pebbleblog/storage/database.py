@@ -8,15 +8,13 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiosqlite
 
 from pebbleblog.models import parse_utc_text, utc_text
 from pebbleblog.storage import migrations
-
-if TYPE_CHECKING:
-    from pebbleblog.storage.changes import ChangeWatch
+from pebbleblog.storage.changes import ChangeWatch
 
 log = logging.getLogger(__name__)
 Params = Sequence[Any] | dict[str, Any]
@@ -102,8 +100,6 @@ class Database:
     def watch(self) -> ChangeWatch:
         """Return the watch that notices commits by any process, made on first use."""
         if self._watch is None:
-            from pebbleblog.storage.changes import ChangeWatch  # noqa: PLC0415 - changes.py imports this module
-
             self._watch = ChangeWatch(self.path)
         return self._watch
 

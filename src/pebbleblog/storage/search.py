@@ -106,7 +106,7 @@ async def _page_rows(conn: Connection, params: dict[str, Any], rowids: list[int]
         " coalesce(p.slug, g.slug), coalesce(p.title, g.title), p.published_at"
         f" FROM search_index {_VISIBLE} AND search_index.rowid BETWEEN :low AND :high"
         f" AND +search_index.rowid IN ({', '.join(':' + name for name in marks)})",
-        {"match": params["match"], "now": params["now"], "low": min(rowids), "high": max(rowids), **marks},
+        {**params, "low": min(rowids), "high": max(rowids), **marks},  # sqlite3 ignores unused names
     )
     return {int(r[0]): r for r in rows}
 
