@@ -103,6 +103,87 @@ def test_a_write_after_a_transaction_left_open_is_committed(tmp_path: Path, writ
         assert [r[0] for r in conn.execute("SELECT slug FROM tags")] == ["next"]
 
 
+_INSERT_TAG = "INSERT INTO tags (slug, name) VALUES (?, ?) RETURNING id, slug"
+
+
+def _committed_tags(path: Path) -> list[str]:
+    with closing(sqlite3.connect(path)) as conn:  # another connection: only what was committed
+        return [r[0] for r in conn.execute("SELECT slug FROM tags ORDER BY id")]
+
+
+async def _traced(db: Database) -> list[str]:
+    """Return the list the writer's statements are appended to as they run."""
+    statements: list[str] = []
+    assert db._writer is not None
+    await db._writer.set_trace_callback(statements.append)
+    return statements
+
+
+def test_writes_sent_at_once_are_committed_together_each_with_its_own_row(tmp_path: Path) -> None:
+    """Group commit: thirty single-statement writes queued together take one transaction, not thirty,
+    and each caller gets back its own row, committed once its await returns."""
+    path = tmp_path / "site.db"
+    slugs = [f"tag-{n}" for n in range(30)]
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        async with Database.connected(path) as db:
+            statements = await _traced(db)
+            rows = await asyncio.gather(*(db.write_one(_INSERT_TAG, (slug, slug.title())) for slug in slugs))
+            committed = _committed_tags(path)
+            return [row["slug"] for row in rows if row is not None], committed, statements
+
+    returned, committed, statements = asyncio.run(scenario())
+    assert returned == slugs and committed == slugs
+    assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1, statements
+
+
+def test_a_failing_write_in_a_group_fails_alone_and_the_others_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "site.db"
+    slugs = ["first", "taken", "third", "fourth"]
+
+    async def scenario() -> list[object]:
+        async with Database.connected(path) as db:
+            await db.write_one(_INSERT_TAG, ("taken", "Taken"))
+            writes = (db.write_one(_INSERT_TAG, (slug, slug.title())) for slug in slugs)
+            return await asyncio.gather(*writes, return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    assert isinstance(outcomes[1], sqlite3.IntegrityError) and "UNIQUE" in str(outcomes[1])
+    assert [o["slug"] for o in outcomes if isinstance(o, sqlite3.Row)] == ["first", "third", "fourth"]
+    assert _committed_tags(path) == ["taken", "first", "third", "fourth"]
+
+
+def test_a_write_cancelled_while_it_waits_for_the_writer_leaves_nothing(tmp_path: Path) -> None:
+    """A request cut off (its client gone) while its write waits behind a transaction writes nothing;
+    the writes queued with it are still committed."""
+    path = tmp_path / "site.db"
+
+    async def scenario() -> None:
+        async with Database.connected(path) as db:
+            release = asyncio.Event()
+
+            async def long_transaction() -> None:
+                async with db.transaction() as tx:
+                    await tx.execute("INSERT INTO tags (slug, name) VALUES ('held', 'Held')")
+                    await release.wait()
+
+            holder = asyncio.create_task(long_transaction())
+            await asyncio.sleep(0.05)
+            cancelled = asyncio.create_task(db.write_one(_INSERT_TAG, ("cancelled", "Cancelled")))
+            kept = asyncio.create_task(db.write_one(_INSERT_TAG, ("kept", "Kept")))
+            await asyncio.sleep(0.05)
+            cancelled.cancel()
+            release.set()
+            await holder
+            row = await kept
+            assert row is not None and row["slug"] == "kept"
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+
+    asyncio.run(scenario())
+    assert _committed_tags(path) == ["held", "kept"]
+
+
 def test_an_unknown_durability_is_refused_with_the_choices(tmp_path: Path) -> None:
     write_config(tmp_path / "site", '[server]\ndurability = "paranoid"\n')
     with pytest.raises(SettingsError, match="durability.*must be 'normal' or 'full'"):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -18,11 +20,14 @@ from pebbleblog.storage.changes import ChangeWatch
 
 log = logging.getLogger(__name__)
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 # [server] durability -> PRAGMA synchronous. In WAL mode NORMAL syncs the log only at checkpoints: a
 # commit survives a crash of the process (it is in the operating system's cache) but not
 # necessarily a power cut. FULL syncs the log at every commit, so a commit survives a power cut too.
 SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
+# The most single-statement writes committed together (Database.write_one).
+MAX_GROUP = 64
 
 
 # The stored form of a moment is the one text form of pebbleblog.models.
@@ -78,6 +83,8 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         self._watch: ChangeWatch | None = None
+        self._queued: list[_Queued] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Connect, set the pragmas and apply any pending migrations."""
@@ -88,7 +95,11 @@ class Database:
 
     async def close(self) -> None:
         """Close both connections, then the change watch (if one was made): closing it last keeps
-        SQLite's locks on the WAL index while any connection of this process is open."""
+        SQLite's locks on the WAL index while any connection of this process is open. Writes queued
+        for a group commit are committed first."""
+        if self._committer is not None:
+            await self._committer
+            self._committer = None
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
@@ -135,16 +146,46 @@ class Database:
                 raise
 
     async def write_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        """Run one writing statement as its own transaction and return its first row, or None.
+        """Run one writing statement, atomic and committed, and return its first row, or None.
 
-        SQLite makes a single statement atomic and durable by itself: without BEGIN and COMMIT the
-        write lock is held for one trip to the database thread instead of three, and that lock is
-        what sets how many comments a second can be stored.
+        Statements that arrive while the writer is busy are committed together (group commit): one
+        trip to the database thread and one commit for all of them, instead of one each, which is
+        what sets how many comments a second can be stored. Each still sees the rows of those before
+        it. If one fails, the group is rolled back and each runs again alone, so an error is only
+        its own statement's. A caller cancelled before its group starts leaves nothing written.
         """
         assert self._writer is not None, "Database.open() was not called"
-        async with self._write_lock:
-            await self._end_stale_transaction()
-            return await Connection(self._writer).fetch_one(sql, params)
+        done: asyncio.Future[sqlite3.Row | None] = asyncio.get_running_loop().create_future()
+        self._queued.append(_Queued(sql, params, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        return await done
+
+    async def _commit_queued(self) -> None:
+        """Commit what is queued, a group at a time, until nothing is."""
+        assert self._writer is not None, "Database.open() was not called"
+        while self._queued:
+            async with self._write_lock:
+                waiting = [q for q in self._queued if not q.done.done()]
+                group, self._queued = waiting[:MAX_GROUP], waiting[MAX_GROUP:]
+                if not group:
+                    continue
+                await self._end_stale_transaction()
+                try:
+                    outcomes = await _on_thread(self._writer, partial(_commit_group, group=group))
+                except asyncio.CancelledError:
+                    for queued in group:
+                        queued.done.cancel()
+                    raise
+                except Exception as exc:  # the connection itself failed
+                    outcomes = [exc] * len(group)
+            for queued, outcome in zip(group, outcomes, strict=True):
+                if queued.done.done():  # its caller stopped waiting
+                    continue
+                if isinstance(outcome, Exception):
+                    queued.done.set_exception(outcome)
+                else:
+                    queued.done.set_result(outcome)
 
     async def _end_stale_transaction(self) -> None:
         # A transaction cut off between its statements (its task cancelled while a statement ran on
@@ -162,3 +203,47 @@ class Database:
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[self.durability]}")
         return conn
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A statement waiting for its group's commit, and the future its caller awaits."""
+
+    sql: str
+    params: Params
+    done: asyncio.Future[sqlite3.Row | None]
+
+
+async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``work`` with the sqlite3 connection on ``conn``'s own thread, in turn with its statements.
+
+    aiosqlite's executemany and backup are made this way; it has no public call that runs a function.
+    """
+    result: T = await conn._execute(work, conn._conn)  # type: ignore[no-untyped-call]
+    return result
+
+
+def _commit_group(conn: sqlite3.Connection, group: Sequence[_Queued]) -> list[sqlite3.Row | None | Exception]:
+    """Run ``group`` on the database thread in one transaction; if a statement fails, roll it back and
+    run each alone in its own. Return each statement's first row (None if it has none) or its error."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        rows: list[sqlite3.Row | None | Exception] = [_first_row(conn, q) for q in group]
+        conn.execute("COMMIT")
+        return rows
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if len(group) == 1:
+            return [exc]
+    outcomes: list[sqlite3.Row | None | Exception] = []
+    for queued in group:
+        try:
+            outcomes.append(_first_row(conn, queued))
+        except sqlite3.Error as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def _first_row(conn: sqlite3.Connection, queued: _Queued) -> sqlite3.Row | None:
+    return next(iter(conn.execute(queued.sql, queued.params).fetchall()), None)
