@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
 from bs4 import BeautifulSoup
@@ -214,6 +216,33 @@ def test_duplicate_flood_and_closed_posts_are_refused(reader: TestClient) -> Non
         "/posts/closed/comments", data={"token": token, "name": "A", "body": "b", "action": "post"}
     )
     assert closed.status_code == 403 and "Comments are closed on this post." in closed.text
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "message"),
+    [
+        ("UPDATE posts SET comments_open = 0 WHERE slug = 'talk'", 403, "Comments are closed on this post."),
+        ("UPDATE posts SET status = 'draft' WHERE slug = 'talk'", 404, "There is no post at"),
+    ],
+)
+def test_a_post_closed_or_unpublished_elsewhere_takes_no_more_comments(
+    site_dir, seed: Seeder, change: str, status: int, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Each process keeps the posts comments were sent to, but a write from elsewhere (another
+    worker, the CLI) that closes or unpublishes one is seen by the very next comment."""
+    write_config(site_dir, "\n[comments]\nmin_seconds = 0\nflood_seconds = 0\n")
+    seed(posts=[draft("Talk")])
+    settings = load_settings(site_dir, environ={})
+    with TestClient(create_app(settings)) as client:
+        fields = {**form_fields(client), "name": "Ann", "action": "post"}
+        first = client.post(POST_TO, data={**fields, "body": "First"}, follow_redirects=False)
+        assert first.status_code == 303
+        with closing(sqlite3.connect(settings.database_path)) as conn, conn:
+            conn.execute(change)
+        refused = client.post(POST_TO, data={**fields, "body": "Second"}, follow_redirects=False)
+    assert refused.status_code == status and message in refused.text
+    with closing(sqlite3.connect(settings.database_path)) as conn:
+        assert [r[0] for r in conn.execute("SELECT body_source FROM comments")] == ["First"]
 
 
 def test_a_form_from_another_site_is_refused(reader: TestClient) -> None:

@@ -43,6 +43,10 @@ MAX_PAGE_NUMBER = 1_000_000
 # its comments' ids and row revisions, the avatar secret): after a change elsewhere, a post page
 # finds its thread here without making an object and an avatar HMAC per comment again.
 _THREADS: LRU[list[CommentNode]] = LRU(max_entries=256)
+# The posts this process looked up alone (a comment's POST names its post by slug), by the database,
+# the content change counter when the lookup began and the slug. Every write to posts bumps that
+# counter (migration 0006), so a post kept here is the post as it stands until the counter moves.
+_POSTS: LRU[Post] = LRU(max_entries=256)
 # A place in a post list, as ?before= and ?after= carry it: a post's UTC publication time and id.
 _KEY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)_([0-9]{1,18})")
 # Dates outside these years are refused when content is written, so every month can be archived.
@@ -238,8 +242,18 @@ async def post_page(
 async def visible_post(db: Database, slug: str, now: datetime, *, details: bool = False) -> Post:
     """Return the published post with ``slug`` alone (no thread; tags and count with ``details``).
 
-    Raise NotFound when there is none."""
-    post = await posts.get_visible_post(db.reader, slug, now, details=details)
+    Raise NotFound when there is none. A post alone is read once per content change: a published
+    post stays visible until a write to it, which moves the counter (one that is not yet due is
+    not kept, so it appears when it falls due)."""
+    if details:
+        post = await posts.get_visible_post(db.reader, slug, now, details=True)
+    else:
+        key = (db.path, db.watch().counters().get("content"), slug)  # the counter read first
+        post = _POSTS.get(key)
+        if post is None:
+            post = await posts.get_visible_post(db.reader, slug, now, details=False)
+            if post is not None:
+                _POSTS.put(key, post)
     if post is None:
         raise NotFound(f"There is no post at “{_short(slug)}”. It may have moved or not be published yet.")
     return post
