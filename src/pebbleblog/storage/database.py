@@ -228,10 +228,13 @@ def _commit_group(conn: sqlite3.Connection, group: Sequence[_Queued]) -> list[sq
     run each alone in its own. Return each statement's first row (None if it has none) or its error."""
     try:
         conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:  # the write lock not had within the busy timeout: none can run
+        return [exc] * len(group)
+    try:
         rows: list[sqlite3.Row | None | Exception] = [_first_row(conn, q) for q in group]
         conn.execute("COMMIT")
         return rows
-    except sqlite3.Error as exc:
+    except sqlite3.Error as exc:  # the first to fail stops the group: none runs outside it
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if len(group) == 1:
