@@ -153,6 +153,29 @@ def test_a_failing_write_in_a_group_fails_alone_and_the_others_are_kept(tmp_path
     assert _committed_tags(path) == ["taken", "first", "third", "fourth"]
 
 
+def test_a_write_that_cannot_be_bound_fails_alone_and_leaves_the_writer_free(tmp_path: Path) -> None:
+    """A parameter SQLite cannot take (an integer over 64 bits) is that statement's error only: the
+    group's other writes are kept and no transaction is left holding the write lock."""
+    path = tmp_path / "site.db"
+
+    async def scenario() -> list[object]:
+        async with Database.connected(path) as db:
+            writes = [
+                db.write_one(_INSERT_TAG, ("first", "First")),
+                db.write_one("INSERT INTO tags (id, slug, name) VALUES (?, 'huge', 'Huge')", (2**70,)),
+                db.write_one(_INSERT_TAG, ("third", "Third")),
+            ]
+            outcomes = await asyncio.gather(*writes, return_exceptions=True)
+            with closing(sqlite3.connect(path, timeout=0.1)) as other, other:  # the lock is free
+                other.execute("INSERT INTO tags (slug, name) VALUES ('other', 'Other')")
+            return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert isinstance(outcomes[1], OverflowError)
+    assert [o["slug"] for o in outcomes if isinstance(o, sqlite3.Row)] == ["first", "third"]
+    assert _committed_tags(path) == ["first", "third", "other"]
+
+
 def test_a_write_cancelled_while_it_waits_for_the_writer_leaves_nothing(tmp_path: Path) -> None:
     """A request cut off (its client gone) while its write waits behind a transaction writes nothing;
     the writes queued with it are still committed."""

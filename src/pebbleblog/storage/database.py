@@ -98,7 +98,8 @@ class Database:
         SQLite's locks on the WAL index while any connection of this process is open. Writes queued
         for a group commit are committed first."""
         if self._committer is not None:
-            await self._committer
+            # Its callers hear of any failure; closing goes on whatever happened to it.
+            await asyncio.gather(self._committer, return_exceptions=True)
             self._committer = None
         for conn in (self._reader, self._writer):
             if conn is not None:
@@ -170,8 +171,8 @@ class Database:
                 group, self._queued = waiting[:MAX_GROUP], waiting[MAX_GROUP:]
                 if not group:
                     continue
-                await self._end_stale_transaction()
                 try:
+                    await self._end_stale_transaction()
                     outcomes = await _on_thread(self._writer, partial(_commit_group, group=group))
                 except asyncio.CancelledError:
                     for queued in group:
@@ -234,7 +235,7 @@ def _commit_group(conn: sqlite3.Connection, group: Sequence[_Queued]) -> list[sq
         rows: list[sqlite3.Row | None | Exception] = [_first_row(conn, q) for q in group]
         conn.execute("COMMIT")
         return rows
-    except sqlite3.Error as exc:  # the first to fail stops the group: none runs outside it
+    except Exception as exc:  # the first to fail (a bad binding too) stops the group: none runs outside it
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         if len(group) == 1:
@@ -243,7 +244,7 @@ def _commit_group(conn: sqlite3.Connection, group: Sequence[_Queued]) -> list[sq
     for queued in group:
         try:
             outcomes.append(_first_row(conn, queued))
-        except sqlite3.Error as exc:
+        except Exception as exc:
             outcomes.append(exc)
     return outcomes
 
