@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from starlette.testclient import TestClient
 
 from pebbleblog import accesslog, accounts, create_app, load_settings
-from pebbleblog.accesslog import LOGGER_NAME, BufferedLinesHandler, JsonLinesFormatter
+from pebbleblog.accesslog import LOGGER_NAME, BufferedLinesHandler, JsonLinesFormatter, access_fields
 from pebbleblog.models import Role
 from pebbleblog.storage import Database
 
@@ -250,6 +250,6 @@ def test_the_fast_access_line_is_the_json_line_byte_for_byte(
         "duration_ms": round(duration_ms, 1),
         "client": client,
     }
-    fast = formatter.access_line(created, "GET", path, query, status, duration_ms, client)
+    fast = formatter.access_line_with(created, access_fields("GET", path, query, status), duration_ms, client)
     assert fast == formatter.line(created, fields)
     assert json.loads(fast) == {"time": "2026-11-30T00:53:20.123Z", **fields}
